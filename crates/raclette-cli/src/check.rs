@@ -1,0 +1,79 @@
+//! `raclette check` and `raclette routes`.
+
+use std::{path::Path, process::Command};
+
+use raclette_discovery::AppModel;
+
+use crate::{
+    CliError,
+    cargo::{self, Profile},
+    client, host,
+};
+
+/// Discovers the app, or fails with every problem.
+pub(crate) fn discover(app: &Path) -> Result<AppModel, CliError> {
+    Ok(raclette_discovery::discover(app)?)
+}
+
+/// Prints each plugin: key, version, enabled, dependencies; fails with every
+/// problem, including those of client halves (widgets, TypeScript).
+pub(crate) fn check(app: &Path) -> Result<(), CliError> {
+    let model = discover(app)?;
+    let problems = client::problems(&model);
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(raclette_discovery::Report { problems }));
+    }
+    let count = model.plugins.len();
+    println!(
+        "app {} ({}): {count} plugin{}",
+        host::bin_name(&model),
+        app.display(),
+        if count == 1 { "" } else { "s" }
+    );
+    for plugin in &model.plugins {
+        let deps = if plugin.manifest.dependencies.is_empty() {
+            "none".to_owned()
+        } else {
+            plugin
+                .manifest
+                .dependencies
+                .iter()
+                .map(|(d, r)| format!("{d} {r}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "  {:<36} {:<10} {:<9} dependencies: {deps}",
+            plugin.key(),
+            plugin.manifest.version.to_string(),
+            if plugin.enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
+        );
+    }
+    println!("ok");
+    Ok(())
+}
+
+/// Builds the host and prints its routes.
+pub(crate) fn routes(app: &Path) -> Result<(), CliError> {
+    let model = discover(app)?;
+    let host = host::generate(&model, false)?;
+    let binary = cargo::build(app, &host, Profile::Debug)?;
+    client::write_declarations(app, &binary)?;
+    let status = Command::new(&binary)
+        .arg("routes")
+        .arg("--app")
+        .arg(app)
+        .status()
+        .map_err(|err| CliError::Message(format!("cannot run {}: {err}", binary.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CliError::Message(
+            "the app could not list its routes (see above)".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,73 @@
+//! Client halves at the command line: validation for `raclette check` and
+//! the TypeScript declaration files under `.raclette/types/`.
+
+use std::{path::Path, process::Command};
+
+use raclette_client::ClientFiles;
+use raclette_discovery::{AppModel, Problem};
+
+use crate::{CliError, host::write_if_changed};
+
+/// Problems in the enabled plugins' client halves: widget declarations
+/// (file and field) and TypeScript that does not compile (line and column).
+pub(crate) fn problems(model: &AppModel) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for plugin in model.enabled().filter(|p| p.has_client) {
+        let folder = plugin.folder();
+        let base = format!("plugins/{folder}/client");
+        let files = ClientFiles::Disk(model.dir.join("plugins").join(folder).join("client"));
+        let (_, widget_problems) = raclette_client::widgets::discover(&files, &plugin.key(), "");
+        for p in widget_problems {
+            let file = format!("{base}/{}", p.file);
+            problems.push(match p.field {
+                Some(field) => Problem::field(file, field, p.message),
+                None => Problem::file(file, p.message),
+            });
+        }
+        for relative in files
+            .list()
+            .into_iter()
+            .filter(|f| f.ends_with(".ts") && !f.ends_with(".d.ts"))
+        {
+            let Some(source) = files.read(&relative) else {
+                continue;
+            };
+            let shown = format!("{base}/{relative}");
+            if let Err(err) = raclette_client::compile(&source, &shown) {
+                problems.push(Problem::file(
+                    shown,
+                    format!("line {}, column {}: {}", err.line, err.column, err.message),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Asks the built app for every plugin's data API and writes
+/// `.raclette/types/<plugin key>.d.ts` for each.
+pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliError> {
+    let output = Command::new(binary)
+        .arg("client-config")
+        .arg("--app")
+        .arg(app)
+        .output()
+        .map_err(|err| CliError::Message(format!("cannot run {}: {err}", binary.display())))?;
+    if !output.status.success() {
+        return Err(CliError::Message(format!(
+            "the app could not describe its data API: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let configs: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|err| {
+        CliError::Message(format!("the app's data API description is not JSON: {err}"))
+    })?;
+    let dir = app.join(".raclette").join("types");
+    for (key, config) in configs.as_object().into_iter().flatten() {
+        write_if_changed(
+            &dir.join(format!("{key}.d.ts")),
+            &raclette_client::declaration_file(config),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! The generated host crate under `.raclette/host/`.
+//!
+//! A small binary crate that links every plugin's server crate and hands
+//! them, with their metadata and migrations embedded, to
+//! `raclette_runtime::host::main`. It is regenerated from `plugins/` and
+//! `raclette.toml` by every command that builds, and files are only
+//! rewritten when their content changes, so cargo rebuilds only what changed.
+//!
+//! Every plugin with a server crate is linked, enabled or not, so turning a
+//! plugin on or off in `raclette.toml` needs a restart, not a rebuild.
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+};
+
+use raclette_discovery::AppModel;
+
+use crate::{CliError, framework};
+
+/// A generated host crate.
+pub(crate) struct Host {
+    /// `.raclette/host/Cargo.toml`.
+    pub(crate) manifest: PathBuf,
+    /// The binary's name (the app's name, as a file name).
+    pub(crate) bin: String,
+}
+
+/// The app's name as a binary name: lowercase letters, digits and `-`.
+pub(crate) fn bin_name(model: &AppModel) -> String {
+    let raw = model
+        .config
+        .name
+        .clone()
+        .or_else(|| {
+            model
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "app".to_owned());
+    let mut name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_owned();
+    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name = format!("app-{name}");
+    }
+    name
+}
+
+fn toml_str(path: &Path) -> String {
+    let text = path.display().to_string();
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn rust_str(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// Writes (or refreshes) the host crate for `model`.
+///
+/// With `embed_client`, every plugin's client files are compiled (TypeScript
+/// to JavaScript) into `.raclette/client/` and embedded, so the binary needs
+/// no source tree; without it the binary serves `client/` from the app folder,
+/// so client edits show on reload without a rebuild.
+pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, CliError> {
+    let app_dir = model.dir.canonicalize().map_err(CliError::io(&model.dir))?;
+    let framework = framework::locate(&app_dir, &model.config)?;
+    let root = app_dir.join(".raclette");
+    let host_dir = root.join("host");
+    let bin = bin_name(model);
+
+    let mut deps = String::new();
+    let mut plugins = String::new();
+    for (index, plugin) in model.plugins.iter().enumerate() {
+        let folder = plugin.folder();
+        let plugin_dir = app_dir.join("plugins").join(folder);
+        let server = match &plugin.server {
+            Some(server) => {
+                let alias = format!("plugin_{index}");
+                writeln!(
+                    deps,
+                    "{alias} = {{ package = \"{}\", path = {} }}",
+                    server.package,
+                    toml_str(&plugin_dir.join("server"))
+                )
+                .expect("write to string");
+                format!("Some(Arc::new({alias}::plugin))")
+            }
+            None => "None".to_owned(),
+        };
+        let client_files = if embed_client && plugin.has_client {
+            embed_client_files(
+                &plugin_dir.join("client"),
+                &root.join("client").join(folder),
+                folder,
+            )?
+        } else {
+            String::new()
+        };
+        let mut migrations = String::new();
+        for m in &plugin.migrations {
+            let on_disk = &m.file;
+            let path = plugin_dir.join("server/migrations").join(on_disk);
+            writeln!(
+                migrations,
+                "                ({}, include_str!({})),",
+                rust_str(on_disk),
+                rust_str(&path.display().to_string())
+            )
+            .expect("write to string");
+        }
+        write!(
+            plugins,
+            r#"        EmbeddedPlugin {{
+            folder: {folder},
+            manifest: include_str!({manifest}),
+            migrations: &[
+{migrations}            ],
+            server: {server},
+            has_client: {has_client},
+            client_files: &[
+{client_files}            ],
+        }},
+"#,
+            folder = rust_str(folder),
+            manifest = rust_str(
+                &plugin_dir
+                    .join(raclette_discovery::PLUGIN_MANIFEST_FILE)
+                    .display()
+                    .to_string()
+            ),
+            has_client = plugin.has_client,
+        )
+        .expect("write to string");
+    }
+
+    let cargo_toml = format!(
+        r#"# Generated by raclette from {app}; do not edit (it is rewritten on every build).
+[package]
+name = "raclette-host-{bin}"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[[bin]]
+name = "{bin}"
+path = "src/main.rs"
+
+[dependencies]
+raclette-runtime = {{ path = {runtime} }}
+{deps}
+[patch.crates-io]
+raclette = {{ path = {api} }}
+
+[profile.dev]
+debug = "line-tables-only"
+
+[profile.dev.package."*"]
+debug = false
+
+[workspace]
+"#,
+        app = app_dir.display(),
+        runtime = toml_str(&framework.join("crates/raclette-runtime")),
+        api = toml_str(&framework.join("crates/raclette")),
+    );
+    let main_rs = format!(
+        r#"//! Generated by raclette from {app}; do not edit.
+//! Links the server half of every plugin into one binary.
+
+use std::sync::Arc;
+
+use raclette_runtime::host::{{EmbeddedPlugin, HostSpec}};
+
+fn main() -> std::process::ExitCode {{
+    raclette_runtime::host::main(HostSpec {{
+        config: include_str!({config}),
+        app_dir: {app_str},
+        plugins: vec![
+{plugins}        ],
+    }})
+}}
+"#,
+        app = app_dir.display(),
+        config = rust_str(
+            &app_dir
+                .join(raclette_discovery::APP_CONFIG_FILE)
+                .display()
+                .to_string()
+        ),
+        app_str = rust_str(&app_dir.display().to_string()),
+    );
+
+    write_if_changed(&root.join(".gitignore"), "*\n")?;
+    write_if_changed(&host_dir.join("Cargo.toml"), &cargo_toml)?;
+    write_if_changed(&host_dir.join("src/main.rs"), &main_rs)?;
+    let lock = host_dir.join("Cargo.lock");
+    if !lock.exists() {
+        // Start from the framework's own lock file, so the host resolves to
+        // the same dependency versions (and a shared target folder reuses
+        // their builds).
+        let _ = std::fs::copy(framework.join("Cargo.lock"), &lock);
+    }
+    Ok(Host {
+        manifest: host_dir.join("Cargo.toml"),
+        bin,
+    })
+}
+
+/// Compiles a plugin's client files into `out` and returns the Rust list
+/// that embeds them (relative path, content).
+fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String, CliError> {
+    let mut list = String::new();
+    let files = raclette_client::ClientFiles::Disk(client.to_owned());
+    let mut problems = Vec::new();
+    for relative in files.list() {
+        let Some(content) = files.read(&relative) else {
+            continue;
+        };
+        let (target, text) = match relative.strip_suffix(".ts") {
+            Some(stem) if !relative.ends_with(".d.ts") => {
+                let shown = format!("plugins/{folder}/client/{relative}");
+                match raclette_client::compile(&content, &shown) {
+                    Ok(js) => (format!("{stem}.js"), js),
+                    Err(err) => {
+                        problems.push(err.to_string());
+                        continue;
+                    }
+                }
+            }
+            Some(_) => continue,
+            None => (relative.clone(), content.into_owned()),
+        };
+        let path = out.join(&target);
+        write_if_changed(&path, &text)?;
+        writeln!(
+            list,
+            "                ({}, include_str!({})),",
+            rust_str(&target),
+            rust_str(&path.display().to_string())
+        )
+        .expect("write to string");
+    }
+    if problems.is_empty() {
+        Ok(list)
+    } else {
+        Err(CliError::Message(format!(
+            "client files do not compile:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// Writes `text` to `path` unless it already holds exactly that.
+pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), CliError> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
+    }
+    std::fs::write(path, text).map_err(CliError::io(path))
+}

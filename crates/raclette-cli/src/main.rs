@@ -1,0 +1,114 @@
+//! # raclette, the command line
+//!
+//! ```text
+//! raclette new DIR                 create an app that runs as it is
+//! raclette plugin new AUTHOR__NAME add a plugin skeleton to the app
+//! raclette check                   discover and validate the app's plugins
+//! raclette routes                  list every route: method, path, plugin
+//! raclette dev [--port N]          build, serve and rebuild on every change
+//! raclette build                   build a release binary of the app
+//! ```
+//!
+//! Every command works on the app in the current folder, or `--app DIR`.
+//!
+//! The server half of each plugin is a Rust crate, so an app runs as a small
+//! generated host crate (`.raclette/host/`) that links every plugin's crate
+//! into one binary. The CLI writes that crate, builds it with cargo and runs
+//! it; see [`host`].
+
+mod build;
+mod cargo;
+mod check;
+mod client;
+mod dev;
+mod error;
+mod framework;
+mod host;
+mod scaffold;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use error::CliError;
+
+/// The raclette command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "raclette",
+    version,
+    about = "Build platforms and portals from plugins."
+)]
+struct Cli {
+    /// The app folder (default: the current folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    app: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new app in DIR.
+    New {
+        /// Folder to create (must not exist, or be empty).
+        dir: PathBuf,
+    },
+    /// Work with plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Discover and validate the app's plugins; exit code 1 on problems.
+    Check,
+    /// List every route: method, full path, plugin.
+    Routes,
+    /// Build and serve the app, rebuilding and restarting on every change.
+    Dev {
+        /// Port to listen on (default: `[server] port` of raclette.toml, else 8081).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Build a release binary of the app into `dist/<app name>`.
+    Build,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Create a plugin skeleton in plugins/AUTHOR__NAME.
+    New {
+        /// Folder name of the plugin: `author__name` or `name`.
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let app = match cli.app {
+        Some(app) => app,
+        None => match std::env::current_dir() {
+            Ok(dir) => dir,
+            Err(err) => {
+                eprintln!("error: cannot read the current folder: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let result = match cli.command {
+        Command::New { dir } => scaffold::new_app(&dir),
+        Command::Plugin {
+            command: PluginCommand::New { name },
+        } => scaffold::new_plugin(&app, &name),
+        Command::Check => check::check(&app),
+        Command::Routes => check::routes(&app),
+        Command::Dev { port } => dev::dev(&app, port),
+        Command::Build => build::build(&app),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

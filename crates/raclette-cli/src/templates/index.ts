@@ -1,0 +1,8 @@
+import { defineRaclettePluginClient } from '@raclette/client'
+
+export default defineRaclettePluginClient({
+  i18n: {
+    en: { greeting: 'Hello from {{folder}}' },
+    de: { greeting: 'Hallo von {{folder}}' },
+  },
+})

@@ -1,0 +1,61 @@
+// `@raclette/client`: the browser runtime that plugins import.
+//
+// One runtime instance per page: the shell starts it, plugins and widgets
+// reach it through `usePluginApi(pluginKey)`.
+
+import { Runtime, type PluginApi, type PluginClientDefinition, type RuntimeOptions } from './plugins.ts'
+
+export { ApiError, createApi } from './api.ts'
+export type { Api, FetchFn } from './api.ts'
+export { buildRequest, createDataApi, mergeDataConfig } from './data.ts'
+export type { Channel, ClientConfig, DataApi, DataTypeConfig, Operation, OperationConfig, OperationOptions, OperationState } from './data.ts'
+export { createEventBus } from './eventbus.ts'
+export type { EventBus, EventHandler } from './eventbus.ts'
+export { I18nHub } from './i18n.ts'
+export type { I18n, Messages, Translations } from './i18n.ts'
+export { Runtime } from './plugins.ts'
+export type {
+  CoreApi,
+  LoadedPlugin,
+  Log,
+  MountFn,
+  Page,
+  PageDeclaration,
+  PluginApi,
+  PluginClientDefinition,
+  PluginInfo,
+  RuntimeOptions,
+  WidgetConfigField,
+  WidgetContext,
+  WidgetDeclaration,
+  WidgetDefinition,
+  WidgetDetails,
+  WidgetRef,
+} from './plugins.ts'
+export { DataStore, GlobalStore } from './store.ts'
+export type { Item, OperationKind, StateStore } from './store.ts'
+export { mountWidget } from './widgets.ts'
+export type { MountedWidget } from './widgets.ts'
+
+/** Declares a plugin's client half (typed identity: returns its argument). */
+export function defineRaclettePluginClient(definition: PluginClientDefinition): PluginClientDefinition {
+  return definition
+}
+
+let current: Runtime = new Runtime()
+
+/** The page's runtime. */
+export function runtime(): Runtime {
+  return current
+}
+
+/** Replaces the page's runtime with a fresh one (the shell and tests call this). */
+export function configureRuntime(options: RuntimeOptions = {}): Runtime {
+  current = new Runtime(options)
+  return current
+}
+
+/** The API of a loaded plugin, by plugin key (`plugin_pacifico__todo`). */
+export function usePluginApi(pluginKey: string): PluginApi {
+  return current.usePluginApi(pluginKey)
+}

@@ -1,0 +1,170 @@
+// The two stores of the runtime: the global state store (plugin-namespaced,
+// addressed by dotted paths) and the data store (items normalized by data
+// type and id).
+
+/** Called with the new value at the subscribed path. */
+export type Subscriber = (value: unknown) => void
+
+/** A state store addressed by dotted paths (`todo.filter`). */
+export interface StateStore {
+  get(path?: string): unknown
+  set(path: string, value: unknown): void
+  subscribe(path: string, fn: Subscriber): () => void
+}
+
+type Tree = Record<string, unknown>
+
+function segments(path: string | undefined): string[] {
+  return path ? path.split('.').filter((s) => s !== '') : []
+}
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The global store; `namespace(key)` gives a view rooted at `key`. */
+export class GlobalStore implements StateStore {
+  #root: Tree = {}
+  #subscribers = new Map<string, Set<Subscriber>>()
+
+  get(path?: string): unknown {
+    let node: unknown = this.#root
+    for (const part of segments(path)) {
+      if (!isTree(node)) return undefined
+      node = node[part]
+    }
+    return node
+  }
+
+  set(path: string, value: unknown): void {
+    const parts = segments(path)
+    if (parts.length === 0) throw new Error('store.set needs a path')
+    let node = this.#root
+    for (const part of parts.slice(0, -1)) {
+      const next = node[part]
+      if (!isTree(next)) node[part] = {}
+      node = node[part] as Tree
+    }
+    node[parts[parts.length - 1]] = value
+    this.#notify(parts)
+  }
+
+  subscribe(path: string, fn: Subscriber): () => void {
+    const key = segments(path).join('.')
+    let set = this.#subscribers.get(key)
+    if (!set) {
+      set = new Set()
+      this.#subscribers.set(key, set)
+    }
+    set.add(fn)
+    return () => set.delete(fn)
+  }
+
+  /** A view of this store whose paths start below `key`. */
+  namespace(key: string): StateStore {
+    const full = (path?: string) => [key, ...segments(path)].join('.')
+    return {
+      get: (path) => this.get(full(path)),
+      set: (path, value) => this.set(full(path), value),
+      subscribe: (path, fn) => this.subscribe(full(path), fn),
+    }
+  }
+
+  // Subscribers of the changed path, of every parent and of every child hear.
+  #notify(parts: string[]): void {
+    const changed = parts.join('.')
+    for (const [key, set] of this.#subscribers) {
+      const related = key === '' || key === changed || changed.startsWith(key + '.') || key.startsWith(changed + '.')
+      if (!related) continue
+      const value = this.get(key)
+      for (const fn of [...set]) {
+        try {
+          fn(value)
+        } catch (error) {
+          console.error(`[raclette] store subscriber of "${key}" failed:`, error)
+        }
+      }
+    }
+  }
+}
+
+/** How a result is merged into the data store. */
+export type OperationKind = 'read' | 'create' | 'update' | 'delete' | 'deleteHard'
+
+/** An item of a data type. */
+export type Item = Record<string, unknown>
+
+/** Items normalized by data type and id; subscribers hear per type. */
+export class DataStore {
+  #types = new Map<string, Map<string, Item>>()
+  #subscribers = new Map<string, Set<() => void>>()
+
+  /** The items of `type`, in the order they arrived. */
+  list(type: string): Item[] {
+    return [...(this.#types.get(type)?.values() ?? [])]
+  }
+
+  /** One item by id. */
+  get(type: string, id: string): Item | undefined {
+    return this.#types.get(type)?.get(id)
+  }
+
+  /** Merges a result by the operation's kind; `idKey` names the id field. */
+  merge(type: string, kind: OperationKind, idKey: string, result: unknown, params: Item = {}): void {
+    const items = Array.isArray(result) ? result : [result]
+    let table = this.#types.get(type)
+    if (!table) {
+      table = new Map()
+      this.#types.set(type, table)
+    }
+    let changed = false
+    for (const raw of items) {
+      const item: Item | undefined = isTree(raw) ? raw : undefined
+      const id = String(item?.[idKey] ?? params[idKey] ?? '')
+      if (id === '') continue
+      switch (kind) {
+        case 'read':
+        case 'create':
+          if (item) table.set(id, item)
+          break
+        case 'update':
+          if (item) table.set(id, { ...(table.get(id) ?? {}), ...item })
+          break
+        case 'delete':
+        case 'deleteHard':
+          table.delete(id)
+          break
+      }
+      changed = true
+    }
+    if (changed) this.#notify(type)
+  }
+
+  /** Calls `fn` after every change of `type`. */
+  subscribe(type: string, fn: () => void): () => void {
+    let set = this.#subscribers.get(type)
+    if (!set) {
+      set = new Set()
+      this.#subscribers.set(type, set)
+    }
+    set.add(fn)
+    return () => set.delete(fn)
+  }
+
+  /** Forgets everything (used between tests and on logout). */
+  clear(): void {
+    const types = [...this.#types.keys()]
+    this.#types.clear()
+    for (const type of types) this.#notify(type)
+  }
+
+  #notify(type: string): void {
+    for (const fn of [...(this.#subscribers.get(type) ?? [])]) {
+      try {
+        fn()
+      } catch (error) {
+        console.error(`[raclette] data subscriber of "${type}" failed:`, error)
+      }
+    }
+  }
+}

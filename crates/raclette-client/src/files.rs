@@ -1,0 +1,154 @@
+//! The files of a plugin's `client/` folder, from disk (development) or
+//! embedded in the binary (release), and how a request path resolves to one.
+
+use std::{
+    borrow::Cow,
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+/// Where a plugin's client files come from.
+#[derive(Debug, Clone)]
+pub enum ClientFiles {
+    /// The `client/` folder on disk.
+    Disk(PathBuf),
+    /// Files embedded in the binary: relative path to content. TypeScript
+    /// was compiled to `.js` at build time.
+    Embedded(BTreeMap<String, &'static str>),
+}
+
+impl ClientFiles {
+    /// Reads one file by its path relative to `client/`, refusing anything
+    /// outside the folder: `..`, absolute paths, and symlinks that leave it.
+    pub fn read(&self, relative: &str) -> Option<Cow<'static, str>> {
+        if !is_safe(relative) {
+            return None;
+        }
+        match self {
+            ClientFiles::Embedded(files) => files.get(relative).map(|s| Cow::Borrowed(*s)),
+            ClientFiles::Disk(root) => {
+                let root = root.canonicalize().ok()?;
+                let path = root.join(relative).canonicalize().ok()?;
+                if !path.starts_with(&root) || !path.is_file() {
+                    return None;
+                }
+                std::fs::read_to_string(path).ok().map(Cow::Owned)
+            }
+        }
+    }
+
+    /// Every file, as paths relative to `client/` with `/` separators.
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            ClientFiles::Embedded(files) => files.keys().cloned().collect(),
+            ClientFiles::Disk(root) => {
+                let mut out = Vec::new();
+                walk(root, root, &mut out);
+                out.sort();
+                out
+            }
+        }
+    }
+
+    /// Resolves a requested module path the way the browser asks for it:
+    /// `a/b.js` is `a/b.ts` or `a/b.js`; `a/b` is `a/b.ts`, `a/b.js` or
+    /// `a/b/index.ts`. Returns the file's relative path and content.
+    pub fn resolve(&self, requested: &str) -> Option<(String, Cow<'static, str>)> {
+        let requested = requested.trim_start_matches('/');
+        let mut candidates = Vec::new();
+        if let Some(stem) = requested.strip_suffix(".js") {
+            candidates.push(format!("{stem}.ts"));
+            candidates.push(requested.to_owned());
+        } else if Path::new(requested).extension().is_some() {
+            candidates.push(requested.to_owned());
+        } else {
+            candidates.push(format!("{requested}.ts"));
+            candidates.push(format!("{requested}.js"));
+            candidates.push(format!("{requested}/index.ts"));
+            candidates.push(format!("{requested}/index.js"));
+        }
+        candidates
+            .into_iter()
+            .find_map(|c| self.read(&c).map(|content| (c, content)))
+    }
+}
+
+/// Whether a relative path stays inside its folder.
+fn is_safe(relative: &str) -> bool {
+    !relative.is_empty()
+        && !relative.starts_with('/')
+        && !relative.contains('\\')
+        && !relative.contains('\0')
+        && relative
+            .split('/')
+            .all(|part| !part.is_empty() && part != ".." && part != ".")
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "node_modules" {
+            continue;
+        }
+        // Symlinks are followed only when they stay inside the folder.
+        let inside = path
+            .canonicalize()
+            .ok()
+            .zip(root.canonicalize().ok())
+            .is_some_and(|(p, r)| p.starts_with(r));
+        if !inside {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_prefers_typescript() {
+        let files = ClientFiles::Embedded(BTreeMap::from([
+            ("index.ts".to_owned(), "ts"),
+            ("lib/util.js".to_owned(), "js"),
+            ("widgets/a/index.ts".to_owned(), "w"),
+        ]));
+        assert_eq!(files.resolve("index.js").unwrap().0, "index.ts");
+        assert_eq!(files.resolve("index").unwrap().0, "index.ts");
+        assert_eq!(files.resolve("lib/util.js").unwrap().0, "lib/util.js");
+        assert_eq!(files.resolve("widgets/a").unwrap().0, "widgets/a/index.ts");
+        assert!(files.resolve("missing.js").is_none());
+    }
+
+    #[test]
+    fn traversal_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = dir.path().join("client");
+        std::fs::create_dir_all(&client).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "secret").unwrap();
+        std::fs::write(client.join("ok.txt"), "ok").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), client.join("link.txt")).unwrap();
+        let files = ClientFiles::Disk(client);
+        assert_eq!(files.read("ok.txt").as_deref(), Some("ok"));
+        for bad in [
+            "../secret.txt",
+            "./../secret.txt",
+            "/etc/passwd",
+            "a/../../secret.txt",
+            "link.txt",
+        ] {
+            assert!(files.read(bad).is_none(), "{bad}");
+        }
+        assert_eq!(files.list(), vec!["ok.txt".to_owned()]);
+    }
+}

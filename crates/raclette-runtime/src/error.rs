@@ -1,0 +1,64 @@
+use raclette_discovery::Report;
+
+/// Why an app could not start (or stop cleanly).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Discovery found problems in the app's files.
+    #[error("{0}")]
+    Invalid(#[from] Report),
+    /// A plugin failed while mounting (set-up, migrations or `before_mount`).
+    #[error("plugin {plugin} failed to mount: {cause}")]
+    Mount {
+        /// Folder name of the plugin.
+        plugin: String,
+        /// What went wrong.
+        cause: String,
+    },
+    /// Two routes of different plugins would answer the same requests.
+    #[error("route clash: {path} is claimed by plugin {first} and by plugin {second}")]
+    RouteClash {
+        /// The path, parameters written `:name`.
+        path: String,
+        /// The plugin that registered it first.
+        first: String,
+        /// The plugin that registered it again.
+        second: String,
+    },
+    /// A plugin is enabled and has a server half, but the running binary was
+    /// not built with it.
+    #[error(
+        "plugin {0} has a server/ crate that this binary was not built with; run the app through `raclette dev` or `raclette build` so the host is regenerated"
+    )]
+    MissingServer(String),
+    /// A server half was handed in for a plugin that was not discovered.
+    #[error("a server half was given for plugin {0}, but there is no such plugin folder")]
+    UnknownPlugin(String),
+    /// The database could not be opened.
+    #[error("database {url}: {cause}")]
+    Database {
+        /// The URL (without password).
+        url: String,
+        /// What went wrong.
+        cause: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// What went wrong.
+        cause: std::io::Error,
+    },
+    /// An I/O error while serving.
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+    /// A plugin's `before_unmount` hook failed (the others still ran).
+    #[error("plugin {plugin} failed to unmount: {cause}")]
+    Unmount {
+        /// Folder name of the plugin.
+        plugin: String,
+        /// What went wrong.
+        cause: String,
+    },
+}

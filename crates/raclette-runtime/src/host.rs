@@ -1,0 +1,252 @@
+//! The `main` of a generated host binary.
+//!
+//! `raclette dev` and `raclette build` generate a small crate under
+//! `.raclette/host/` whose `main` calls [`main`] with every plugin's
+//! metadata, migrations and server half embedded, so the binary runs on its
+//! own. Its command line:
+//!
+//! ```text
+//! <binary> [serve] [--app DIR] [--host HOST] [--port N]
+//! <binary> routes [--app DIR]
+//! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API)
+//! ```
+//!
+//! `--app` (default: the `RACLETTE_APP_DIR` variable, else the current
+//! folder) is where `raclette.toml` and `data/` are looked for; without a
+//! `raclette.toml` there, the one embedded at build time is used.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+
+use raclette::Plugin;
+use raclette_client::ClientFiles;
+use raclette_discovery::PluginSource;
+
+use crate::App;
+
+/// A plugin as embedded in a host binary.
+pub struct EmbeddedPlugin {
+    /// Folder name.
+    pub folder: &'static str,
+    /// Text of `raclette.plugin.toml`.
+    pub manifest: &'static str,
+    /// `server/migrations/*.sql`: (file name, SQL).
+    pub migrations: &'static [(&'static str, &'static str)],
+    /// The server half, if the plugin has one.
+    pub server: Option<Arc<dyn Plugin>>,
+    /// Whether it has a client half.
+    pub has_client: bool,
+    /// Its client files, compiled to JavaScript at build time (release
+    /// builds); empty to serve `client/` from the app folder on disk.
+    pub client_files: &'static [(&'static str, &'static str)],
+}
+
+/// What a generated host hands to [`main`].
+pub struct HostSpec {
+    /// Text of the app's `raclette.toml` when the host was generated.
+    pub config: &'static str,
+    /// The app folder when the host was generated.
+    pub app_dir: &'static str,
+    /// Every plugin.
+    pub plugins: Vec<EmbeddedPlugin>,
+}
+
+struct Args {
+    command: String,
+    app: Option<PathBuf>,
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        command: "serve".to_owned(),
+        app: None,
+        host: None,
+        port: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "serve" | "routes" | "client-config" => args.command = arg,
+            "--app" => args.app = Some(PathBuf::from(value("--app")?)),
+            "--host" => args.host = Some(value("--host")?),
+            "--port" => {
+                let v = value("--port")?;
+                args.port =
+                    Some(v.parse().map_err(|_| {
+                        format!("--port expects a number from 0 to 65535, got `{v}`")
+                    })?);
+            }
+            "-h" | "--help" => {
+                return Err(
+                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR]"
+                        .to_owned(),
+                );
+            }
+            other => return Err(format!("unknown argument `{other}`; try --help")),
+        }
+    }
+    Ok(args)
+}
+
+/// Runs the host binary: serves the app (default) or prints its routes.
+pub fn main(spec: HostSpec) -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(spec, args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
+    let app_dir = args
+        .app
+        .or_else(|| std::env::var_os("RACLETTE_APP_DIR").map(PathBuf::from))
+        .map_or_else(|| std::env::current_dir().map_err(|e| e.to_string()), Ok)?;
+    let config_on_disk =
+        std::fs::read_to_string(app_dir.join(raclette_discovery::APP_CONFIG_FILE)).ok();
+    let config = config_on_disk.as_deref().unwrap_or(spec.config);
+    let _ = spec.app_dir;
+    let mut entries = Vec::new();
+    let mut embedded_clients = Vec::new();
+    let sources = spec
+        .plugins
+        .into_iter()
+        .map(|p| {
+            if let Some(server) = p.server {
+                entries.push((p.folder, server));
+            }
+            if !p.client_files.is_empty() {
+                let files = p
+                    .client_files
+                    .iter()
+                    .map(|(path, text)| ((*path).to_owned(), *text))
+                    .collect();
+                embedded_clients.push((p.folder, ClientFiles::Embedded(files)));
+            }
+            PluginSource {
+                folder: p.folder.to_owned(),
+                manifest_text: Some(p.manifest.to_owned()),
+                migration_files: p
+                    .migrations
+                    .iter()
+                    .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+                    .collect(),
+                server: None,
+                dir: None,
+                has_client: p.has_client,
+            }
+        })
+        .collect();
+    let model = raclette_discovery::from_sources(&app_dir, Some(config), sources)
+        .map_err(|r| r.to_string())?;
+    let host = args
+        .host
+        .unwrap_or_else(|| model.config.server.host().to_owned());
+    let port = args.port.unwrap_or_else(|| model.config.server.port());
+    let mut app = App::from_model(model);
+    for (folder, server) in entries {
+        app.entries_insert(folder, server);
+    }
+    for (folder, files) in embedded_clients {
+        app = app.client_files(folder, files);
+    }
+    if args.command == "client-config" {
+        let listing = app.inspect().await.map_err(|e| e.to_string())?;
+        let configs: serde_json::Map<String, serde_json::Value> = listing
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| {
+                (
+                    p.key.clone(),
+                    raclette_client::client_config(p.key.trim_start_matches("plugin_"), &p.routes),
+                )
+            })
+            .collect();
+        say(&serde_json::Value::Object(configs).to_string());
+        return Ok(());
+    }
+    if args.command == "routes" {
+        let listing = app.inspect().await.map_err(|e| e.to_string())?;
+        for plugin in listing {
+            for route in plugin.routes {
+                let folder = plugin.key.trim_start_matches("plugin_");
+                say(&format!("{:<7} {:<50} {folder}", route.method, route.path));
+            }
+        }
+        return Ok(());
+    }
+    let addr: SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| format!("`{host}:{port}` is not a valid address to listen on"))?;
+    let built = app.build().await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    say(&format!("raclette: listening on http://{local}"));
+    built
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    say("raclette: stopped");
+    Ok(())
+}
+
+/// Prints a line on stdout; a closed stdout (the reader went away) is no
+/// reason to stop serving.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,291 @@
+//! Turning plugins into one axum router.
+
+use std::{
+    any::Any,
+    collections::{BTreeMap, HashMap},
+    panic::AssertUnwindSafe,
+    sync::Arc,
+};
+
+use axum::{Router, body::Body, http::Response};
+use raclette::{Database, Plugin, PluginInfo, PluginParts, Registrar, RouteInfo, ServiceRegistry};
+use raclette_discovery::AppModel;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tracing::Instrument;
+
+use raclette_client::ClientFiles;
+
+use crate::{
+    StartError, endpoints,
+    endpoints::{ClientListing, PluginListing},
+    migrate,
+};
+
+/// One mounted plugin: its parts and the span its work runs in.
+pub(crate) struct Mounted {
+    pub(crate) folder: String,
+    pub(crate) span: tracing::Span,
+    pub(crate) parts: PluginParts,
+}
+
+/// Options for [`mount`].
+pub(crate) struct MountOptions {
+    pub(crate) run_migrations: bool,
+    pub(crate) run_before_mount: bool,
+}
+
+/// Builds every enabled plugin in dependency order: migrations, set-up,
+/// `before_mount` hooks.
+pub(crate) async fn mount(
+    model: &AppModel,
+    entries: &HashMap<String, Arc<dyn Plugin>>,
+    db: &Database,
+    options: MountOptions,
+) -> Result<Vec<Mounted>, StartError> {
+    for folder in entries.keys() {
+        if model.get(folder).is_none() {
+            return Err(StartError::UnknownPlugin(folder.clone()));
+        }
+    }
+    let mut services = ServiceRegistry::default();
+    let mut mounted = Vec::new();
+    for plugin in model.enabled() {
+        let folder = plugin.folder().to_owned();
+        let span = tracing::info_span!("plugin", plugin = %folder);
+        let fail = |cause: String| StartError::Mount {
+            plugin: folder.clone(),
+            cause,
+        };
+        if options.run_migrations {
+            migrate::apply(db, &folder, &plugin.migrations)
+                .instrument(span.clone())
+                .await
+                .map_err(fail)?;
+        }
+        let entry = entries.get(&folder);
+        if entry.is_none() && plugin.server.is_some() {
+            return Err(StartError::MissingServer(folder));
+        }
+        let info = PluginInfo::new(&folder, &plugin.manifest.version.to_string());
+        let mut registrar = Registrar::new(
+            info,
+            plugin.options.clone(),
+            plugin.manifest_file.clone(),
+            db.clone(),
+            &mut services,
+            plugin.all_dependencies.clone(),
+        );
+        if let Some(entry) = entry {
+            let built = span.in_scope(|| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| entry.build(&mut registrar)))
+            });
+            match built {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => return Err(fail(err.to_string())),
+                Err(panic) => {
+                    return Err(fail(format!(
+                        "panicked during set-up: {}",
+                        panic_message(&*panic)
+                    )));
+                }
+            }
+        }
+        let mut parts = registrar.into_parts();
+        if options.run_before_mount {
+            for hook in std::mem::take(&mut parts.hooks.before_mount) {
+                hook()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| fail(format!("before_mount: {e}")))?;
+            }
+        }
+        mounted.push(Mounted {
+            folder,
+            span,
+            parts,
+        });
+    }
+    Ok(mounted)
+}
+
+/// The listing of every plugin, routes with full paths.
+pub(crate) fn listing(
+    model: &AppModel,
+    mounted: &[Mounted],
+    clients: &HashMap<String, ClientFiles>,
+) -> Vec<PluginListing> {
+    model
+        .plugins
+        .iter()
+        .map(|plugin| {
+            let prefix = plugin.name.route_prefix();
+            let routes = mounted
+                .iter()
+                .find(|m| m.folder == plugin.folder())
+                .map(|m| {
+                    m.parts
+                        .routes
+                        .iter()
+                        .map(|r| RouteInfo {
+                            method: r.method.clone(),
+                            path: full_path(&prefix, &r.path),
+                            operation: r.operation.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            PluginListing {
+                key: plugin.key(),
+                name: plugin.name.name().to_owned(),
+                author: plugin.name.author().map(str::to_owned),
+                version: plugin.manifest.version.to_string(),
+                description: plugin.manifest.description.clone(),
+                enabled: plugin.enabled,
+                dependencies: plugin
+                    .manifest
+                    .dependencies
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+                route_prefix: prefix,
+                routes,
+                client: clients
+                    .get(plugin.folder())
+                    .map(|files| client_listing(plugin.folder(), files)),
+            }
+        })
+        .collect()
+}
+
+/// The client half of one plugin: entry, config URL, widget catalogue.
+fn client_listing(folder: &str, files: &ClientFiles) -> ClientListing {
+    let key = format!("plugin_{folder}");
+    let base = format!("/raclette/client/{key}");
+    let (widgets, problems) = raclette_client::widgets::discover(files, &key, &base);
+    for problem in problems {
+        let field = problem
+            .field
+            .map(|f| format!(" field `{f}`:"))
+            .unwrap_or_default();
+        tracing::error!(plugin = %folder, "plugins/{folder}/client/{}:{field} {} (widget skipped)", problem.file, problem.message);
+    }
+    ClientListing {
+        entry: files
+            .resolve("index.js")
+            .map(|_| format!("{base}/index.js")),
+        config_url: format!("/raclette/plugins/{key}/client-config"),
+        widgets,
+    }
+}
+
+/// `prefix` + `path`, where the path `/` is the prefix itself.
+pub(crate) fn full_path(prefix: &str, path: &str) -> String {
+    if path == "/" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}{path}")
+    }
+}
+
+/// Checks that no two plugins claim the same path.
+pub(crate) fn check_clashes(listing: &[PluginListing]) -> Result<(), StartError> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for plugin in listing {
+        let folder = plugin.key.trim_start_matches("plugin_").to_owned();
+        let mut own = std::collections::BTreeSet::new();
+        for route in &plugin.routes {
+            let shape = route
+                .path
+                .split('/')
+                .map(|s| if s.starts_with([':', '*']) { ":" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            if !own.insert(shape.clone()) {
+                continue;
+            }
+            if let Some(first) = seen.insert(shape, folder.clone()) {
+                return Err(StartError::RouteClash {
+                    path: route.path.clone(),
+                    first,
+                    second: folder,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Assembles the app router: plugin routers under their prefixes (each with
+/// its own layers, a span naming the plugin and panic recovery), framework
+/// endpoints, JSON 404/405, then app-wide layers.
+pub(crate) fn assemble(
+    app_name: String,
+    mounted: &mut [Mounted],
+    listing: Arc<Vec<PluginListing>>,
+    clients: HashMap<String, ClientFiles>,
+) -> Result<Router, StartError> {
+    let shell: Arc<str> = raclette_client::shell_html(&app_name).into();
+    let mut client_server = raclette_client::ClientServer::new();
+    for (folder, files) in clients {
+        client_server.plugin(&format!("plugin_{folder}"), &folder, files);
+    }
+    let mut app = endpoints::router(app_name, listing.clone()).merge(client_server.router());
+    let mut app_layers = Vec::new();
+    for m in mounted.iter_mut() {
+        let prefix = listing
+            .iter()
+            .find(|p| p.key == format!("plugin_{}", m.folder))
+            .map(|p| p.route_prefix.clone())
+            .unwrap_or_default();
+        let folder = m.folder.clone();
+        let router = std::mem::take(&mut m.parts.router);
+        let layers = std::mem::take(&mut m.parts.layers);
+        app_layers.extend(std::mem::take(&mut m.parts.app_layers));
+        let span = m.span.clone();
+        let current = app;
+        let panic_folder = folder.clone();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            let recover_folder = panic_folder;
+            let mut router = router.layer(CatchPanicLayer::custom(
+                move |panic: Box<dyn Any + Send>| panic_response(&recover_folder, &*panic),
+            ));
+            for layer in layers.into_iter().rev() {
+                router = layer(router);
+            }
+            let router = router.layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<Body>| {
+                tracing::info_span!(parent: &span, "request", method = %req.method(), uri = %req.uri())
+            }));
+            current.nest(&prefix, router)
+        }));
+        app = result.map_err(|panic| StartError::Mount {
+            plugin: folder,
+            cause: format!("its routes cannot be mounted: {}", panic_message(&*panic)),
+        })?;
+    }
+    let mut app = app
+        .fallback(endpoints::fallback(shell))
+        .method_not_allowed_fallback(endpoints::method_not_allowed);
+    for layer in app_layers.into_iter().rev() {
+        app = layer(app);
+    }
+    Ok(app)
+}
+
+fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
+    let message = panic_message(panic);
+    tracing::error!(target: "raclette::panic", plugin = %folder, panic = %message, "handler panicked");
+    let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked")).body();
+    Response::builder()
+        .status(500)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("static response parts are valid")
+}
+
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}

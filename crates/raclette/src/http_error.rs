@@ -1,0 +1,120 @@
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// An error answer of a route: a status code and a JSON body.
+///
+/// The body has the shape the original framework's clients know:
+/// `{ "statusCode": 400, "error": "Bad Request", "message": "…", "field": "name" }`
+/// (`field` only when one field is at fault).
+///
+/// ```
+/// use raclette::HttpError;
+///
+/// let err = HttpError::bad_request("name must be a string").with_field("name");
+/// assert_eq!(err.status().as_u16(), 400);
+/// assert_eq!(err.field(), Some("name"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl HttpError {
+    /// An error with any status code.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        HttpError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 404 Not Found.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 409 Conflict.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 500 Internal Server Error. The message is sent to the client, so keep
+    /// secrets out of it.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// Names the request field at fault.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The field at fault, if one was named.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({
+            "statusCode": self.status.as_u16(),
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "message": self.message,
+        });
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        body
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body())).into_response()
+    }
+}
+
+impl From<sqlx::Error> for HttpError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(target: "raclette::http", error = %err, "database error");
+        HttpError::internal("database error")
+    }
+}
+
+impl From<crate::Error> for HttpError {
+    fn from(err: crate::Error) -> Self {
+        tracing::error!(target: "raclette::http", error = %err, "plugin error");
+        HttpError::internal(err.to_string())
+    }
+}

@@ -1,0 +1,73 @@
+/// Who a plugin is: the names that follow from its folder.
+///
+/// ```
+/// let info = raclette::PluginInfo::new("pacifico__todo", "1.0.0");
+/// assert_eq!(info.key(), "plugin_pacifico__todo");
+/// assert_eq!(info.route_prefix(), "/plugin/pacifico/todo");
+/// assert_eq!(info.channel("todoCreated"), "plugin_pacifico__todo--todoCreated");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    folder: String,
+    author: Option<String>,
+    name: String,
+    version: String,
+}
+
+impl PluginInfo {
+    /// Info for the plugin in folder `folder` (`author__name` or `name`).
+    ///
+    /// The folder name is not validated here; discovery does that.
+    pub fn new(folder: &str, version: &str) -> Self {
+        let (author, name) = match folder.split_once("__") {
+            Some((author, name)) => (Some(author.to_owned()), name.to_owned()),
+            None => (None, folder.to_owned()),
+        };
+        PluginInfo {
+            folder: folder.to_owned(),
+            author,
+            name,
+            version: version.to_owned(),
+        }
+    }
+
+    /// The folder name, which is the plugin's identity.
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// The author part of `author__name`, if any.
+    pub fn author(&self) -> Option<&str> {
+        self.author.as_deref()
+    }
+
+    /// The name part of `author__name`, or the whole folder name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version from the plugin's metadata.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The plugin key: `plugin_` followed by the folder name.
+    pub fn key(&self) -> String {
+        format!("plugin_{}", self.folder)
+    }
+
+    /// Where the plugin's routes are mounted: `/plugin/<author>/<name>` or
+    /// `/plugin/<name>`.
+    pub fn route_prefix(&self) -> String {
+        match &self.author {
+            Some(author) => format!("/plugin/{author}/{}", self.name),
+            None => format!("/plugin/{}", self.name),
+        }
+    }
+
+    /// The broadcast channel of one of the plugin's events:
+    /// `<plugin key>--<event>`.
+    pub fn channel(&self, event: &str) -> String {
+        format!("{}--{event}", self.key())
+    }
+}

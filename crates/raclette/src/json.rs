@@ -1,0 +1,161 @@
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::header,
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::HttpError;
+
+/// A JSON body in or out.
+///
+/// As an extractor it answers a body that does not fit `T` with a
+/// 400 [`HttpError`] that names the field at fault (`tags[1]: invalid type:
+/// integer, expected a string`), instead of axum's plain-text rejection.
+///
+/// ```
+/// use raclette::Json;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct NewTodo { name: String }
+///
+/// async fn create(Json(todo): Json<NewTodo>) -> Json<String> {
+///     Json(todo.name)
+/// }
+/// # let _ = create;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(HttpError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a request body with content-type application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| HttpError::bad_request(format!("could not read the body: {e}")))?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// `Option<Json<T>>`: `None` when the request has no body (no
+/// content-type), the parsed body otherwise.
+impl<T, S> axum::extract::OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if req.headers().get(header::CONTENT_TYPE).is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}
+
+/// Parses a JSON body, naming the field at fault on failure.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        let field = match message.strip_prefix("missing field `") {
+            Some(rest) => {
+                let name = rest.split('`').next().unwrap_or_default();
+                if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            }
+            None => path,
+        };
+        let field = if field == "." { String::new() } else { field };
+        let text = if field.is_empty() {
+            format!("body: {message}")
+        } else {
+            format!("body.{field}: {message}")
+        };
+        let err = HttpError::bad_request(text);
+        if field.is_empty() {
+            err
+        } else {
+            err.with_field(field)
+        }
+    })
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Todo {
+        name: String,
+        tags: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let err = parse::<Todo>(br#"{"tags": []}"#).unwrap_err();
+        assert_eq!(err.field(), Some("name"));
+        assert!(
+            err.message().contains("missing field `name`"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn wrong_type_in_array_is_named() {
+        let err = parse::<Todo>(br#"{"name": "a", "tags": ["x", 3]}"#).unwrap_err();
+        assert_eq!(err.field(), Some("tags[1]"));
+    }
+
+    #[test]
+    fn malformed_json_has_no_field() {
+        let err = parse::<Todo>(b"{").unwrap_err();
+        assert_eq!(err.field(), None);
+        assert!(err.message().starts_with("body:"));
+    }
+}

@@ -1,0 +1,149 @@
+//! Helpers for raclette's integration tests: fixture apps written to a
+//! temporary folder, and a client for the servers they start.
+
+use std::path::{Path, PathBuf};
+
+use raclette_runtime::{App, RunningApp};
+use serde_json::Value;
+
+/// An app in a temporary folder, removed when dropped.
+pub struct TempApp {
+    dir: tempfile::TempDir,
+}
+
+impl Default for TempApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TempApp {
+    /// An app with an empty `raclette.toml` and no plugins.
+    pub fn new() -> TempApp {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins folder");
+        std::fs::write(dir.path().join("raclette.toml"), "name = \"fixture\"\n")
+            .expect("raclette.toml");
+        TempApp { dir }
+    }
+
+    /// The app folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `raclette.toml`.
+    pub fn config(&self, text: &str) -> &Self {
+        self.write("raclette.toml", text)
+    }
+
+    /// Writes a file below the app folder, creating folders.
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("file has a folder")).expect("folder");
+        std::fs::write(path, text).expect("write file");
+        self
+    }
+
+    /// Adds a plugin folder with metadata `version` and `dependencies`
+    /// (`folder = "req"` lines), plus `extra` TOML appended.
+    pub fn plugin(
+        &self,
+        folder: &str,
+        version: &str,
+        dependencies: &[(&str, &str)],
+        extra: &str,
+    ) -> &Self {
+        let (author, name) = match folder.split_once("__") {
+            Some((a, n)) => (Some(a), n),
+            None => (None, folder),
+        };
+        let mut text = format!("name = \"{name}\"\nversion = \"{version}\"\n");
+        if let Some(author) = author {
+            text.push_str(&format!("author = \"{author}\"\n"));
+        }
+        text.push_str(extra);
+        text.push_str("\n[dependencies]\n");
+        for (dep, req) in dependencies {
+            text.push_str(&format!("{dep} = \"{req}\"\n"));
+        }
+        self.write(&format!("plugins/{folder}/raclette.plugin.toml"), &text)
+    }
+
+    /// Copies the example portal's todo plugin folder into this app.
+    pub fn with_todo_plugin(&self) -> &Self {
+        let source = repo_root().join("examples/portal/plugins/pacifico__todo");
+        copy_dir(&source, &self.dir.path().join("plugins/pacifico__todo"));
+        self
+    }
+
+    /// Discovers the app (panicking with the report on problems).
+    pub fn app(&self) -> App {
+        App::discover(self.path()).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_owned()
+}
+
+/// Copies a folder recursively, skipping `target` folders.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            if entry.file_name() != "target" && entry.file_name() != "node_modules" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
+}
+
+/// Starts `app` on a free loopback port.
+pub async fn start(app: App) -> RunningApp {
+    app.start("127.0.0.1:0".parse().expect("address"))
+        .await
+        .unwrap_or_else(|e| panic!("start-up failed: {e}"))
+}
+
+/// A response: status and JSON body (`Value::Null` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Parsed body.
+    pub json: Value,
+    /// Raw body.
+    pub text: String,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+/// Sends a request with an optional JSON body to a running app.
+pub async fn call(app: &RunningApp, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let client = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = client.request(method, format!("{}{path}", app.url()));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        json,
+        text,
+        headers,
+    }
+}
