@@ -1,4 +1,6 @@
 //! The integration suite: one binary, one module per area.
 
 mod client;
+mod runtime;
 mod todo;
+mod validation;

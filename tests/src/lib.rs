@@ -70,6 +70,16 @@ impl TempApp {
         self.write(&format!("plugins/{folder}/raclette.plugin.toml"), &text)
     }
 
+    /// Gives a plugin a `server/` crate (a stub: tests link the server half
+    /// with `App::plugin`) so that it may ship `server/migrations/`.
+    pub fn server_crate(&self, folder: &str) -> &Self {
+        self.write(
+            &format!("plugins/{folder}/server/Cargo.toml"),
+            &format!("[package]\nname = \"{}-server\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[dependencies]\nraclette = \"0.1\"\n", folder.replace("__", "-")),
+        );
+        self.write(&format!("plugins/{folder}/server/src/lib.rs"), "// linked by the test\n")
+    }
+
     /// Copies the example portal's todo plugin folder into this app.
     pub fn with_todo_plugin(&self) -> &Self {
         let source = repo_root().join("examples/portal/plugins/pacifico__todo");

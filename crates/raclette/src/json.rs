@@ -102,7 +102,13 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
             }
             None => path,
         };
-        let field = if field == "." { String::new() } else { field };
+        // `?` stands for a position the parser had not yet named (truncated input).
+        let field = field.trim_end_matches(".?").to_owned();
+        let field = if field == "." || field == "?" {
+            String::new()
+        } else {
+            field
+        };
         let text = if field.is_empty() {
             format!("body: {message}")
         } else {

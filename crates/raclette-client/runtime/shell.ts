@@ -1,0 +1,149 @@
+// The shell served at `/`: navigation from every enabled plugin's pages,
+// History-API routing (deep links and reloads work), a locale switch, and
+// pages rendered as one widget or a grid of widgets.
+
+import { configureRuntime, mountWidget, type MountedWidget, type Page, type Runtime } from './client.ts'
+
+const LOCALE_NAMES: Record<string, string> = { en: 'English', de: 'Deutsch' }
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag)
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value)
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+/** The running shell. */
+class Shell {
+  readonly #rt: Runtime
+  readonly #root: HTMLElement
+  readonly #appName: string
+  readonly #nav = el('nav', { class: 'raclette-nav', 'aria-label': 'Pages' })
+  readonly #main = el('main', { class: 'raclette-main' })
+  readonly #locale = el('select', { 'data-raclette-locale': '', 'aria-label': 'Language' })
+  #mounted: MountedWidget[] = []
+
+  constructor(rt: Runtime, root: HTMLElement, appName: string) {
+    this.#rt = rt
+    this.#root = root
+    this.#appName = appName
+  }
+
+  start(): void {
+    const home = el('a', { href: '/', class: 'raclette-brand', 'data-raclette-nav': '' }, this.#appName)
+    const header = el('header', { class: 'raclette-header' })
+    header.append(home, this.#nav, this.#locale)
+    const failures = el('div', { class: 'raclette-failures' })
+    for (const [key, error] of this.#rt.failures) {
+      failures.append(el('div', { class: 'raclette-plugin-error', role: 'alert' }, `${key}: ${error.message}`))
+    }
+    this.#root.replaceChildren(header, failures, this.#main)
+    this.#locale.addEventListener('change', () => this.#rt.i18n.setLocale(this.#locale.value))
+    this.#rt.i18n.subscribe(() => this.render())
+    document.addEventListener('click', (event) => this.#onClick(event))
+    window.addEventListener('popstate', () => this.render())
+    this.render()
+  }
+
+  #onClick(event: MouseEvent): void {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const link = (event.target as Element | null)?.closest?.('a[data-raclette-nav]') as HTMLAnchorElement | null
+    if (!link || link.origin !== location.origin) return
+    event.preventDefault()
+    if (link.pathname !== location.pathname) history.pushState(null, '', link.pathname)
+    this.render()
+  }
+
+  #title(page: Page): string {
+    if (!page.titleKey) return page.title
+    const text = this.#rt.i18n.translate(page.pluginKey, page.titleKey)
+    return text === page.titleKey ? page.title : text
+  }
+
+  #renderChrome(current: string): void {
+    const links = this.#rt.pages().map((page) => {
+      const link = el('a', { href: page.path, 'data-raclette-nav': '' }, this.#title(page))
+      if (page.path === current) link.setAttribute('aria-current', 'page')
+      return link
+    })
+    this.#nav.replaceChildren(...links)
+    this.#locale.replaceChildren(
+      ...this.#rt.i18n.locales.map((locale) => el('option', { value: locale }, LOCALE_NAMES[locale] ?? locale)),
+    )
+    this.#locale.value = this.#rt.i18n.locale
+  }
+
+  /** Renders the page of the current location. */
+  render(): void {
+    const path = location.pathname.replace(/\/+$/, '') || '/'
+    this.#renderChrome(path)
+    for (const widget of this.#mounted) widget.unmount()
+    this.#mounted = []
+    const page = this.#rt.pages().find((p) => p.path === path)
+    if (page) {
+      this.#renderPage(page)
+    } else if (path === '/') {
+      this.#renderHome()
+    } else {
+      document.title = `Not found · ${this.#appName}`
+      this.#main.replaceChildren(
+        el('h1', {}, 'Page not found'),
+        el('p', { class: 'raclette-muted' }, `No enabled plugin has a page at ${path}.`),
+      )
+    }
+  }
+
+  #renderHome(): void {
+    document.title = this.#appName
+    const list = el('ul', { class: 'raclette-home-pages' })
+    for (const page of this.#rt.pages()) {
+      const item = el('li')
+      item.append(el('a', { href: page.path, 'data-raclette-nav': '' }, this.#title(page)))
+      list.append(item)
+    }
+    const plugins = this.#rt.plugins().length
+    this.#main.replaceChildren(
+      el('h1', {}, this.#appName),
+      el('p', { class: 'raclette-muted' }, `${plugins} plugin${plugins === 1 ? '' : 's'} with a client half`),
+      list,
+    )
+  }
+
+  #renderPage(page: Page): void {
+    const title = this.#title(page)
+    document.title = `${title} · ${this.#appName}`
+    const heading = el('h1', {}, title)
+    this.#main.replaceChildren(heading)
+    if (page.widget) {
+      const ref = page.widget
+      this.#mounted.push(mountWidget(this.#rt, this.#main, ref.plugin ?? page.pluginKey, ref.id, ref.config ?? {}))
+    }
+    if (page.composition) {
+      const grid = el('div', { class: 'raclette-grid' })
+      grid.style.setProperty('--raclette-columns', String(page.composition.columns ?? 2))
+      this.#main.append(grid)
+      for (const item of page.composition.items) {
+        const config = { ...(item.widget.config ?? {}), ...(item.config ?? {}) }
+        this.#mounted.push(mountWidget(this.#rt, grid, item.widget.plugin ?? page.pluginKey, item.widget.id, config))
+      }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const root = document.getElementById('raclette-app')
+  if (!root) throw new Error('the shell page has no #raclette-app element')
+  const appName = document.title || 'raclette'
+  root.textContent = 'Loading…'
+  const rt = configureRuntime()
+  try {
+    await rt.load()
+  } catch (error) {
+    root.replaceChildren(el('div', { class: 'raclette-plugin-error', role: 'alert' }, `Could not load the plugins: ${error}`))
+    throw error
+  }
+  new Shell(rt, root, appName).start()
+  document.documentElement.dataset.racletteReady = 'true'
+}
+
+main().catch((error) => console.error('[raclette] the shell failed to start:', error))

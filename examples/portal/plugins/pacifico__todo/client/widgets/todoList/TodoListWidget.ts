@@ -1,0 +1,100 @@
+// The todo list widget: lists todos through `$data.todo`, adds, checks off
+// and soft-deletes them. Every instance shares the data store, so all
+// widgets showing todos update after any change.
+
+import type { WidgetContext } from '@raclette/client'
+
+interface Todo {
+  _id: string
+  name: string
+  isCompleted: boolean
+  createdAt: string
+}
+
+export default function mount(el: HTMLElement, ctx: WidgetContext): () => void {
+  const { $data, $i18n } = ctx.api
+  const showCompleted = ctx.config.showCompleted !== false
+  const maxItems = Number(ctx.config.maxItems ?? 50)
+  const doc = el.ownerDocument
+
+  const form = doc.createElement('form')
+  form.className = 'todo-form'
+  const input = doc.createElement('input')
+  input.dataset.todoInput = ''
+  input.required = true
+  const add = doc.createElement('button')
+  add.type = 'submit'
+  add.dataset.todoAdd = ''
+  form.append(input, add)
+  const status = doc.createElement('p')
+  status.className = 'todo-status'
+  const list = doc.createElement('ul')
+  list.className = 'todo-list'
+  el.append(form, status, list)
+
+  const all = $data.todo.getAll<Todo>()
+  const create = $data.todo.create<Todo>()
+  const check = $data.todo.updateCheckTask<Todo>()
+  const remove = $data.todo.delete<Todo>()
+
+  function render(): void {
+    input.placeholder = $i18n.t('todo.placeholder')
+    add.textContent = $i18n.t('todo.add')
+    const todos = all.dataArr.filter((t) => showCompleted || !t.isCompleted).slice(0, maxItems)
+    if (all.error) status.textContent = all.error.message
+    else if (all.isLoading && todos.length === 0) status.textContent = $i18n.t('todo.loading')
+    else if (todos.length === 0) status.textContent = $i18n.t('todo.empty')
+    else status.textContent = $i18n.t('todo.open', { count: all.dataArr.filter((t) => !t.isCompleted).length })
+    list.replaceChildren(
+      ...todos.map((todo) => {
+        const item = doc.createElement('li')
+        item.dataset.todoItem = todo._id
+        item.classList.toggle('todo-done', todo.isCompleted)
+        const label = doc.createElement('label')
+        const box = doc.createElement('input')
+        box.type = 'checkbox'
+        box.dataset.todoCheck = ''
+        box.checked = todo.isCompleted
+        box.addEventListener('change', () => {
+          check.execute({ _id: todo._id, isCompleted: box.checked }).catch(() => render())
+        })
+        const name = doc.createElement('span')
+        name.textContent = todo.name
+        label.append(box, name)
+        const del = doc.createElement('button')
+        del.type = 'button'
+        del.dataset.todoDelete = ''
+        del.textContent = $i18n.t('todo.delete')
+        del.addEventListener('click', () => {
+          remove.execute({ _id: todo._id }).catch(() => render())
+        })
+        item.append(label, del)
+        return item
+      }),
+    )
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const name = input.value.trim()
+    if (name === '') return
+    create
+      .execute({ name })
+      .then(() => {
+        input.value = ''
+      })
+      .catch((error: Error) => {
+        status.textContent = error.message
+      })
+  })
+
+  const offAll = all.subscribe(render)
+  const offLocale = $i18n.subscribe(render)
+  render()
+  all.execute().catch(() => render())
+
+  return () => {
+    offAll()
+    offLocale()
+  }
+}

@@ -1,0 +1,50 @@
+//! Serves an app folder with the example todo plugin's server half linked
+//! in, on a free loopback port: the server the browser tests drive.
+//!
+//! ```text
+//! fixture-server --app DIR
+//! ```
+//!
+//! Prints `raclette: listening on http://ADDR` once it answers requests and
+//! serves until it is stopped.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use raclette_runtime::App;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut args = std::env::args().skip(1);
+    let app_dir = match (args.next().as_deref(), args.next()) {
+        (Some("--app"), Some(dir)) => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: fixture-server --app DIR");
+            return ExitCode::from(2);
+        }
+    };
+    let app = match App::discover(&app_dir) {
+        Ok(app) => app.plugin("pacifico__todo", pacifico_todo_server::plugin),
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.start("127.0.0.1:0".parse().expect("a valid address")).await {
+        Ok(server) => {
+            println!("raclette: listening on {}", server.url());
+            std::future::pending::<()>().await;
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
