@@ -152,7 +152,10 @@ async fn bad_bodies_unknown_routes_and_methods_answer_json() {
     assert_eq!(wrong.json["field"], "price");
     assert_eq!(wrong.json["error"], "Bad Request");
     assert!(
-        wrong.json["message"].as_str().unwrap().starts_with("body.price: invalid type"),
+        wrong.json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("body.price: invalid type"),
         "{}",
         wrong.text
     );
@@ -289,10 +292,7 @@ struct DbOptions {
 fn options_plugin(app: &mut Registrar) -> raclette::Result<()> {
     let options: ShopOptions = app.options()?;
     let options = serde_json::to_value(options).map_err(raclette::Error::other)?;
-    app.routes(Routes::new().get(
-        "/options",
-        move || async move { Json(options.clone()) },
-    ))?;
+    app.routes(Routes::new().get("/options", move || async move { Json(options.clone()) }))?;
     Ok(())
 }
 
@@ -328,9 +328,15 @@ async fn options_of_the_wrong_type_stop_start_up_naming_plugin_and_field() {
         .err()
         .expect("start-up fails")
         .to_string();
-    assert!(error.contains("plugin acme__shop failed to mount"), "{error}");
+    assert!(
+        error.contains("plugin acme__shop failed to mount"),
+        "{error}"
+    );
     assert!(error.contains("field `options.db.pool`"), "{error}");
-    assert!(error.contains("invalid type: string \"many\", expected u32"), "{error}");
+    assert!(
+        error.contains("invalid type: string \"many\", expected u32"),
+        "{error}"
+    );
     assert!(
         error.contains("plugins/acme__shop/raclette.plugin.toml"),
         "{error}"
@@ -381,7 +387,10 @@ async fn services_are_shared_with_dependants_only() {
         .err()
         .expect("a plugin that does not depend on the provider is refused")
         .to_string();
-    assert!(error.contains("plugin acme__stranger failed to mount"), "{error}");
+    assert!(
+        error.contains("plugin acme__stranger failed to mount"),
+        "{error}"
+    );
     assert!(
         error.contains("add `acme__prices` to [dependencies] in its raclette.plugin.toml"),
         "{error}"
@@ -468,7 +477,10 @@ async fn a_failing_mount_names_the_plugin_and_the_cause() {
         .err()
         .expect("start-up fails")
         .to_string();
-    assert!(error.contains("plugin acme__shop failed to mount"), "{error}");
+    assert!(
+        error.contains("plugin acme__shop failed to mount"),
+        "{error}"
+    );
     assert!(error.contains("the vault is locked"), "{error}");
 
     let error = app
@@ -481,7 +493,10 @@ async fn a_failing_mount_names_the_plugin_and_the_cause() {
         .err()
         .expect("start-up fails")
         .to_string();
-    assert!(error.contains("plugin acme__shop failed to mount"), "{error}");
+    assert!(
+        error.contains("plugin acme__shop failed to mount"),
+        "{error}"
+    );
     assert!(error.contains("no licence key"), "{error}");
 }
 
@@ -498,7 +513,10 @@ async fn a_disabled_plugin_is_not_mounted_answers_404_and_is_listed_disabled() {
         Ok(())
     }))
     .await;
-    assert!(entries(&mounted).is_empty(), "a disabled plugin is not built");
+    assert!(
+        entries(&mounted).is_empty(),
+        "a disabled plugin is not built"
+    );
     let reply = call(&server, "GET", "/plugin/acme/shop/hello", None).await;
     assert_eq!(reply.status, 404);
     let plugins = call(&server, "GET", "/raclette/plugins", None).await;
@@ -593,7 +611,9 @@ async fn migrations_are_applied_once_in_dependency_order_and_recorded() {
     )
     .await;
     assert_eq!(
-        call(&server, "GET", "/plugin/acme/stats/count", None).await.text,
+        call(&server, "GET", "/plugin/acme/stats/count", None)
+            .await
+            .text,
         "2",
         "a new migration is applied"
     );
@@ -655,7 +675,12 @@ async fn plugin_logs_carry_a_span_naming_the_plugin() {
         Ok(())
     }))
     .await;
-    assert_eq!(call(&server, "GET", "/plugin/acme/shop/log", None).await.text, "logged");
+    assert_eq!(
+        call(&server, "GET", "/plugin/acme/shop/log", None)
+            .await
+            .text,
+        "logged"
+    );
     server.shutdown().await.unwrap();
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let line = |needle: &str| {
@@ -664,6 +689,12 @@ async fn plugin_logs_carry_a_span_naming_the_plugin() {
             .unwrap_or_else(|| panic!("no `{needle}` in:\n{text}"))
             .to_owned()
     };
-    assert!(line("warming the oven").contains("plugin{plugin=acme__shop}"), "{text}");
-    assert!(line("serving a slice").contains("plugin{plugin=acme__shop}"), "{text}");
+    assert!(
+        line("warming the oven").contains("plugin{plugin=acme__shop}"),
+        "{text}"
+    );
+    assert!(
+        line("serving a slice").contains("plugin{plugin=acme__shop}"),
+        "{text}"
+    );
 }

@@ -180,10 +180,12 @@ impl PgDatabase {
         let admin = raclette::sqlx::AnyPool::connect(PG_ADMIN)
             .await
             .expect("PostgreSQL runs on 127.0.0.1:5432 (user postgres)");
-        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
+        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name}"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
         PgDatabase { name }
     }
@@ -194,10 +196,13 @@ impl PgDatabase {
 
     async fn drop(self) {
         let admin = raclette::sqlx::AnyPool::connect(PG_ADMIN).await.unwrap();
-        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!("DROP DATABASE {} WITH (FORCE)", self.name)))
-            .execute(&admin)
-            .await
-            .unwrap();
+        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
     }
 }
@@ -208,12 +213,30 @@ async fn runs_on_postgresql_too() {
     let dir = TempApp::new();
     dir.with_todo_plugin();
     let server = start(todo_app(&dir).database_url(pg.url())).await;
-    let created = call(&server, "POST", &format!("{BASE}/todo"), Some(json!({"name": "On Postgres", "tags": ["pg"]}))).await;
+    let created = call(
+        &server,
+        "POST",
+        &format!("{BASE}/todo"),
+        Some(json!({"name": "On Postgres", "tags": ["pg"]})),
+    )
+    .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.json["_id"].as_str().unwrap().to_owned();
-    let again = call(&server, "POST", &format!("{BASE}/todo"), Some(json!({"name": "dup", "_id": id}))).await;
+    let again = call(
+        &server,
+        "POST",
+        &format!("{BASE}/todo"),
+        Some(json!({"name": "dup", "_id": id})),
+    )
+    .await;
     assert_eq!(again.status, 409, "{}", again.text);
-    let checked = call(&server, "PATCH", &format!("{BASE}/todo/checkTask/{id}"), None).await;
+    let checked = call(
+        &server,
+        "PATCH",
+        &format!("{BASE}/todo/checkTask/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(checked.json["isCompleted"], true);
     server.shutdown().await.unwrap();
 
@@ -222,6 +245,9 @@ async fn runs_on_postgresql_too() {
     let all = call(&server, "GET", &format!("{BASE}/todo/all"), None).await;
     assert_eq!(all.json[0]["name"], "On Postgres");
     server.shutdown().await.unwrap();
-    assert!(!dir.path().join("data/raclette.sqlite").exists(), "nothing was written to SQLite");
+    assert!(
+        !dir.path().join("data/raclette.sqlite").exists(),
+        "nothing was written to SQLite"
+    );
     pg.drop().await;
 }

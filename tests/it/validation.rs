@@ -17,9 +17,10 @@ fn problems(app: &TempApp) -> Report {
 /// Asserts that the report has a problem in `file` about `field` whose
 /// message contains `expected`.
 fn assert_problem(report: &Report, file: &str, field: Option<&str>, expected: &str) {
-    let found = report.problems.iter().any(|p| {
-        p.file == file && p.field.as_deref() == field && p.message.contains(expected)
-    });
+    let found = report
+        .problems
+        .iter()
+        .any(|p| p.file == file && p.field.as_deref() == field && p.message.contains(expected));
     assert!(
         found,
         "no problem in {file} about {field:?} saying `{expected}`; the report:\n{report}"
@@ -39,7 +40,10 @@ fn every_metadata_problem_is_reported_at_once_with_file_and_field() {
         "plugins/acme__cart/raclette.plugin.toml",
         "name = \"basket\"\nauthor = \"other\"\nversion = \"1.0.0\"\ncolour = \"red\"\n",
     );
-    app.write("plugins/acme__nameless/raclette.plugin.toml", "version = \"1.0.0\"\n");
+    app.write(
+        "plugins/acme__nameless/raclette.plugin.toml",
+        "version = \"1.0.0\"\n",
+    );
     app.write("plugins/acme__empty/README.md", "no metadata here\n");
     app.write(
         "plugins/acme__deps/raclette.plugin.toml",
@@ -48,25 +52,85 @@ fn every_metadata_problem_is_reported_at_once_with_file_and_field() {
     app.plugin("acme__old", "1.4.0", &[], "");
     app.plugin("acme__bad", "1.0.0", &[], "");
     app.plugin("acme__reqs", "1.0.0", &[("acme__bad", "not a req")], "");
-    app.write("plugins/Bad-Folder/raclette.plugin.toml", "name = \"x\"\nversion = \"1.0.0\"\n");
+    app.write(
+        "plugins/Bad-Folder/raclette.plugin.toml",
+        "name = \"x\"\nversion = \"1.0.0\"\n",
+    );
     let report = problems(&app);
     let file = |folder: &str| format!("plugins/{folder}/{MANIFEST}");
-    assert_problem(&report, &file("acme__shop"), Some("version"), "`one` is not a semver version");
-    assert_problem(&report, &file("acme__shop"), Some("version"), "expected something like 1.2.3");
-    assert_problem(&report, &file("acme__cart"), Some("name"), "`basket` clashes with the folder name `acme__cart`: expected `cart`");
-    assert_problem(&report, &file("acme__cart"), Some("author"), "expected `acme`");
-    assert_problem(&report, &file("acme__cart"), Some("colour"), "unknown field; expected one of");
-    assert_problem(&report, &file("acme__nameless"), Some("name"), "missing; this field is required");
-    assert_problem(&report, &file("acme__empty"), None, "missing; every plugin folder needs one");
-    assert_problem(&report, &file("acme__deps"), Some("dependencies.acme__ghost"), "unknown plugin `acme__ghost`: there is no folder plugins/acme__ghost");
-    assert_problem(&report, &file("acme__deps"), Some("dependencies.acme__old"), "requires acme__old ^2, but acme__old is version 1.4.0");
-    assert_problem(&report, &file("acme__reqs"), Some("dependencies.acme__bad"), "`not a req` is not a semver requirement");
+    assert_problem(
+        &report,
+        &file("acme__shop"),
+        Some("version"),
+        "`one` is not a semver version",
+    );
+    assert_problem(
+        &report,
+        &file("acme__shop"),
+        Some("version"),
+        "expected something like 1.2.3",
+    );
+    assert_problem(
+        &report,
+        &file("acme__cart"),
+        Some("name"),
+        "`basket` clashes with the folder name `acme__cart`: expected `cart`",
+    );
+    assert_problem(
+        &report,
+        &file("acme__cart"),
+        Some("author"),
+        "expected `acme`",
+    );
+    assert_problem(
+        &report,
+        &file("acme__cart"),
+        Some("colour"),
+        "unknown field; expected one of",
+    );
+    assert_problem(
+        &report,
+        &file("acme__nameless"),
+        Some("name"),
+        "missing; this field is required",
+    );
+    assert_problem(
+        &report,
+        &file("acme__empty"),
+        None,
+        "missing; every plugin folder needs one",
+    );
+    assert_problem(
+        &report,
+        &file("acme__deps"),
+        Some("dependencies.acme__ghost"),
+        "unknown plugin `acme__ghost`: there is no folder plugins/acme__ghost",
+    );
+    assert_problem(
+        &report,
+        &file("acme__deps"),
+        Some("dependencies.acme__old"),
+        "requires acme__old ^2, but acme__old is version 1.4.0",
+    );
+    assert_problem(
+        &report,
+        &file("acme__reqs"),
+        Some("dependencies.acme__bad"),
+        "`not a req` is not a semver requirement",
+    );
     assert!(
-        report.problems.iter().any(|p| p.file == "plugins/Bad-Folder"),
+        report
+            .problems
+            .iter()
+            .any(|p| p.file == "plugins/Bad-Folder"),
         "a bad folder name is reported:\n{report}"
     );
     assert!(report.problems.len() >= 11, "{report}");
-    assert!(report.to_string().starts_with(&format!("{} problems found:", report.problems.len())));
+    assert!(
+        report
+            .to_string()
+            .starts_with(&format!("{} problems found:", report.problems.len()))
+    );
 }
 
 #[test]
@@ -83,8 +147,17 @@ fn a_dependency_cycle_is_named() {
         .find(|p| p.message.starts_with("dependency cycle: "))
         .unwrap_or_else(|| panic!("no cycle reported:\n{report}"));
     assert!(cycle.file.ends_with(MANIFEST), "{cycle}");
-    assert!(cycle.field.as_deref().unwrap().starts_with("dependencies.acme__"), "{cycle}");
-    let names: Vec<&str> = cycle.message["dependency cycle: ".len()..].split(" -> ").collect();
+    assert!(
+        cycle
+            .field
+            .as_deref()
+            .unwrap()
+            .starts_with("dependencies.acme__"),
+        "{cycle}"
+    );
+    let names: Vec<&str> = cycle.message["dependency cycle: ".len()..]
+        .split(" -> ")
+        .collect();
     assert_eq!(names.len(), 4, "{cycle}");
     assert_eq!(names[0], names[3], "the cycle closes: {cycle}");
     let mut members = names[..3].to_vec();
@@ -96,11 +169,19 @@ fn a_dependency_cycle_is_named() {
 fn plugins_start_in_dependency_order_and_hidden_folders_are_ignored() {
     let app = TempApp::new();
     app.plugin("zeta", "1.0.0", &[], "");
-    app.plugin("acme__top", "1.0.0", &[("acme__mid", "^1"), ("zeta", "^1")], "");
+    app.plugin(
+        "acme__top",
+        "1.0.0",
+        &[("acme__mid", "^1"), ("zeta", "^1")],
+        "",
+    );
     app.plugin("acme__mid", "1.0.0", &[("zeta", "^1")], "");
     app.plugin("alpha", "1.0.0", &[], "");
     app.write("plugins/.cache/junk.txt", "ignored\n");
-    app.write("plugins/_drafts/raclette.plugin.toml", "this is not toml = =\n");
+    app.write(
+        "plugins/_drafts/raclette.plugin.toml",
+        "this is not toml = =\n",
+    );
     app.write("plugins/notes.txt", "a file, not a plugin\n");
     let model = discover(app.path()).unwrap_or_else(|report| panic!("{report}"));
     let order: Vec<&str> = model.plugins.iter().map(|p| p.folder()).collect();
@@ -143,7 +224,10 @@ fn the_app_configuration_is_checked_too() {
     app.config("name = \"fixture\"\n[server]\nport = \"eighty\"\n");
     let report = problems(&app);
     assert!(
-        report.problems.iter().any(|p| p.file == "raclette.toml" && p.to_string().contains("port")),
+        report
+            .problems
+            .iter()
+            .any(|p| p.file == "raclette.toml" && p.to_string().contains("port")),
         "{report}"
     );
 }
@@ -152,17 +236,42 @@ fn the_app_configuration_is_checked_too() {
 fn a_server_folder_must_be_a_library_crate() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], "");
-    app.write("plugins/acme__shop/server/Cargo.toml", "[package]\nversion = \"0.1.0\"\n");
+    app.write(
+        "plugins/acme__shop/server/Cargo.toml",
+        "[package]\nversion = \"0.1.0\"\n",
+    );
     app.plugin("acme__blog", "1.0.0", &[], "");
     app.write("plugins/acme__blog/server/README.md", "no crate\n");
     app.plugin("acme__cart", "1.0.0", &[], "");
-    app.write("plugins/acme__cart/server/Cargo.toml", "[package\nname = \n");
+    app.write(
+        "plugins/acme__cart/server/Cargo.toml",
+        "[package\nname = \n",
+    );
     let report = problems(&app);
-    assert_problem(&report, "plugins/acme__shop/server/Cargo.toml", Some("package.name"), "missing; expected the crate's package name");
-    assert_problem(&report, "plugins/acme__shop/server/src/lib.rs", None, "missing; a plugin's server half is a library crate");
-    assert_problem(&report, "plugins/acme__blog/server/Cargo.toml", None, "a server/ folder must be a Rust library crate");
+    assert_problem(
+        &report,
+        "plugins/acme__shop/server/Cargo.toml",
+        Some("package.name"),
+        "missing; expected the crate's package name",
+    );
+    assert_problem(
+        &report,
+        "plugins/acme__shop/server/src/lib.rs",
+        None,
+        "missing; a plugin's server half is a library crate",
+    );
+    assert_problem(
+        &report,
+        "plugins/acme__blog/server/Cargo.toml",
+        None,
+        "a server/ folder must be a Rust library crate",
+    );
     assert!(
-        report.problems.iter().any(|p| p.file == "plugins/acme__cart/server/Cargo.toml" && p.message.contains("invalid TOML at line")),
+        report
+            .problems
+            .iter()
+            .any(|p| p.file == "plugins/acme__cart/server/Cargo.toml"
+                && p.message.contains("invalid TOML at line")),
         "{report}"
     );
 }
@@ -172,13 +281,30 @@ fn migration_files_must_be_numbered() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], "");
     app.server_crate("acme__shop");
-    app.write("plugins/acme__shop/server/migrations/create.sql", "SELECT 1;\n");
-    app.write("plugins/acme__shop/server/migrations/0001_a.sql", "SELECT 1;\n");
-    app.write("plugins/acme__shop/server/migrations/0001_b.sql", "SELECT 1;\n");
+    app.write(
+        "plugins/acme__shop/server/migrations/create.sql",
+        "SELECT 1;\n",
+    );
+    app.write(
+        "plugins/acme__shop/server/migrations/0001_a.sql",
+        "SELECT 1;\n",
+    );
+    app.write(
+        "plugins/acme__shop/server/migrations/0001_b.sql",
+        "SELECT 1;\n",
+    );
     let report = problems(&app);
-    assert_problem(&report, "plugins/acme__shop/server/migrations/create.sql", None, "must be `<number>_<name>.sql`");
+    assert_problem(
+        &report,
+        "plugins/acme__shop/server/migrations/create.sql",
+        None,
+        "must be `<number>_<name>.sql`",
+    );
     assert!(
-        report.problems.iter().any(|p| p.message.contains("migration version 1 is used twice")),
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("migration version 1 is used twice")),
         "{report}"
     );
 }

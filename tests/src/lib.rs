@@ -77,7 +77,10 @@ impl TempApp {
             &format!("plugins/{folder}/server/Cargo.toml"),
             &format!("[package]\nname = \"{}-server\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[dependencies]\nraclette = \"0.1\"\n", folder.replace("__", "-")),
         );
-        self.write(&format!("plugins/{folder}/server/src/lib.rs"), "// linked by the test\n")
+        self.write(
+            &format!("plugins/{folder}/server/src/lib.rs"),
+            "// linked by the test\n",
+        )
     }
 
     /// Copies the example portal's todo plugin folder into this app.

@@ -322,9 +322,16 @@ fn a_wrong_framework_path_is_named() {
     assert!(run(tmp.path(), &["new", "elsewhere"]).status.success());
     let app = tmp.path().join("elsewhere");
     let config = std::fs::read_to_string(app.join("raclette.toml")).unwrap();
-    std::fs::write(app.join("raclette.toml"), format!("{config}\n[framework]\npath = \"../no-such-checkout\"\n")).unwrap();
+    std::fs::write(
+        app.join("raclette.toml"),
+        format!("{config}\n[framework]\npath = \"../no-such-checkout\"\n"),
+    )
+    .unwrap();
     let out = run(&app, &["routes"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-checkout") && err.contains("[framework] path"), "{err}");
+    assert!(
+        err.contains("no-such-checkout") && err.contains("[framework] path"),
+        "{err}"
+    );
 }

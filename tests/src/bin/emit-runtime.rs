@@ -41,6 +41,10 @@ fn main() -> ExitCode {
         eprintln!("cannot write {}: {error}", manifest.display());
         return ExitCode::FAILURE;
     }
-    println!("emit-runtime: {} modules in {}", written.len(), out.display());
+    println!(
+        "emit-runtime: {} modules in {}",
+        written.len(),
+        out.display()
+    );
     ExitCode::SUCCESS
 }

@@ -36,7 +36,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app.start("127.0.0.1:0".parse().expect("a valid address")).await {
+    match app
+        .start("127.0.0.1:0".parse().expect("a valid address"))
+        .await
+    {
         Ok(server) => {
             println!("raclette: listening on {}", server.url());
             std::future::pending::<()>().await;

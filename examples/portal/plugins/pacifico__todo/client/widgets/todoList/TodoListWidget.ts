@@ -11,8 +11,28 @@ interface Todo {
   createdAt: string
 }
 
+const STYLE = `
+.todo-form { display: flex; gap: 0.5rem; }
+.todo-form input { flex: 1; padding: 0.4rem 0.6rem; border: 1px solid #ccc; border-radius: 4px; font: inherit; }
+.todo-form button, .todo-list button { padding: 0.35rem 0.8rem; border: 1px solid #ccc; border-radius: 4px; background: #fff; font: inherit; cursor: pointer; }
+.todo-status { color: #6a737d; }
+.todo-list { list-style: none; margin: 0; padding: 0; }
+.todo-list li { display: flex; align-items: center; justify-content: space-between; padding: 0.35rem 0; border-bottom: 1px solid #eee; }
+.todo-list label { display: flex; gap: 0.5rem; align-items: center; }
+.todo-list li.todo-done span { text-decoration: line-through; color: #6a737d; }
+`
+
+function addStyle(doc: Document): void {
+  if (doc.getElementById('pacifico-todo-style')) return
+  const style = doc.createElement('style')
+  style.id = 'pacifico-todo-style'
+  style.textContent = STYLE
+  doc.head.append(style)
+}
+
 export default function mount(el: HTMLElement, ctx: WidgetContext): () => void {
   const { $data, $i18n } = ctx.api
+  addStyle(el.ownerDocument)
   const showCompleted = ctx.config.showCompleted !== false
   const maxItems = Number(ctx.config.maxItems ?? 50)
   const doc = el.ownerDocument

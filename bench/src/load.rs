@@ -1,0 +1,146 @@
+//! The load generator: keep-alive HTTP/1.1 connections over loopback, each
+//! sending requests one after another for a fixed time, with every
+//! latency recorded.
+
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, body::Bytes};
+use hyper_util::rt::TokioIo;
+
+/// How to make the n-th request of a run.
+pub(crate) type RequestFn = Arc<dyn Fn(u64) -> Request<Full<Bytes>> + Send + Sync>;
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadResult {
+    /// Successful requests per second.
+    pub(crate) requests_per_second: f64,
+    /// Median latency.
+    pub(crate) p50: Duration,
+    /// 99th percentile latency.
+    pub(crate) p99: Duration,
+    /// Answers that were not 2xx.
+    pub(crate) failures: u64,
+}
+
+/// A request with an empty body.
+pub(crate) fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header("host", "127.0.0.1")
+        .body(Full::new(Bytes::new()))
+        .expect("a valid request")
+}
+
+/// A request with a JSON body.
+pub(crate) fn post_json(path: &str, body: &serde_json::Value) -> Request<Full<Bytes>> {
+    Request::post(path)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a valid request")
+}
+
+/// Sends one request on a new connection; returns status and body.
+pub(crate) async fn once(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<(u16, Bytes), String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// Runs `connections` connections against `addr` for `warmup` (not
+/// counted) and then `duration`.
+pub(crate) async fn run(
+    addr: SocketAddr,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    make: RequestFn,
+) -> Result<LoadResult, String> {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let stop_at = measure_from + duration;
+    let mut tasks = Vec::new();
+    for connection in 0..connections {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::with_capacity(100_000);
+            let mut failures = 0u64;
+            let mut n = connection as u64 * 1_000_000_000;
+            loop {
+                let sent = Instant::now();
+                if sent >= stop_at {
+                    break;
+                }
+                n += 1;
+                sender.ready().await.map_err(|e| e.to_string())?;
+                let response = sender
+                    .send_request(make(n))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let ok = response.status().is_success();
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if sent >= measure_from {
+                    latencies.push(sent.elapsed());
+                    if !ok {
+                        failures += 1;
+                    }
+                }
+            }
+            Ok::<_, String>((latencies, failures))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for task in tasks {
+        let (l, f) = task.await.map_err(|e| e.to_string())??;
+        latencies.extend(l);
+        failures += f;
+    }
+    latencies.sort_unstable();
+    if latencies.is_empty() {
+        return Err("no request finished during the measurement".into());
+    }
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Ok(LoadResult {
+        requests_per_second: (latencies.len() as u64 - failures) as f64 / duration.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        failures,
+    })
+}

@@ -1,0 +1,291 @@
+//! Throughput and latency over HTTP: the todo routes in raclette against
+//! bare axum, one route with 200 plugins against 1, and the memory of the
+//! portal's server under load.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::{
+    Settings,
+    load::{self, LoadResult, RequestFn},
+    report::{Report, ms},
+};
+
+/// A server child process, killed when dropped.
+pub(crate) struct Server {
+    process: tokio::process::Child,
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `raclette-bench child ARGS…` and waits for its `listening` line.
+    pub(crate) async fn spawn(args: &[&str]) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut process = tokio::process::Command::new(exe)
+            .arg("child")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+            if let Some(url) = line.strip_prefix("listening http://") {
+                let addr = url
+                    .trim_end_matches('/')
+                    .parse()
+                    .map_err(|_| format!("bad address {url}"))?;
+                return Ok(Server { process, addr });
+            }
+        }
+        Err(format!("child {args:?} exited before listening"))
+    }
+
+    /// Resident memory now and at its peak, in MiB (Linux `/proc`).
+    pub(crate) fn memory_mib(&self) -> Option<(f64, f64)> {
+        let pid = self.process.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<f64>()
+                .ok()
+                .map(|kib| kib / 1024.0)
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+}
+
+/// The repository root.
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_owned()
+}
+
+/// A copy of the example portal in a temporary folder.
+pub(crate) fn portal_copy() -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    copy_dir(&repo_root().join("examples/portal"), dir.path()).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if matches!(
+            name.to_str(),
+            Some("data" | "target" | ".raclette" | "dist")
+        ) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to.join(&name))?;
+        } else {
+            std::fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// An app folder with `n` generated plugins `gen__p0` … with one route each.
+pub(crate) fn generated_app(n: usize) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let write = |path: PathBuf, text: String| -> Result<(), String> {
+        std::fs::create_dir_all(path.parent().expect("a folder")).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| e.to_string())
+    };
+    write(
+        dir.path().join("raclette.toml"),
+        format!("name = \"bench-{n}\"\n"),
+    )?;
+    for i in 0..n {
+        write(
+            dir.path()
+                .join(format!("plugins/gen__p{i}/raclette.plugin.toml")),
+            format!(
+                "name = \"p{i}\"\nauthor = \"gen\"\nversion = \"1.0.0\"\ndescription = \"generated plugin {i}\"\n"
+            ),
+        )?;
+    }
+    Ok(dir)
+}
+
+/// Creates `n` todos; returns their ids.
+pub(crate) async fn seed_todos(addr: SocketAddr, n: usize) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = serde_json::json!({ "name": format!("todo {i}"), "content": "seeded by the benchmark", "tags": ["bench"] });
+        let (status, bytes) =
+            load::once(addr, load::post_json("/plugin/pacifico/todo/todo", &body)).await?;
+        if status != 201 {
+            return Err(format!(
+                "seeding answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        let todo: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        ids.push(todo["_id"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(ids)
+}
+
+fn todo_requests(ids: Arc<Vec<String>>) -> Vec<(&'static str, RequestFn)> {
+    vec![
+        (
+            "GET /todo/all (100 todos)",
+            Arc::new(|_| load::get("/plugin/pacifico/todo/todo/all")),
+        ),
+        (
+            "GET /todo/:_id",
+            Arc::new(move |n| {
+                load::get(&format!(
+                    "/plugin/pacifico/todo/todo/{}",
+                    ids[n as usize % ids.len()]
+                ))
+            }),
+        ),
+        (
+            "POST /todo",
+            Arc::new(|n| {
+                load::post_json(
+                    "/plugin/pacifico/todo/todo",
+                    &serde_json::json!({ "name": format!("load {n}") }),
+                )
+            }),
+        ),
+    ]
+}
+
+fn describe(result: &LoadResult) -> String {
+    let failures = if result.failures > 0 {
+        format!(", {} failed", result.failures)
+    } else {
+        String::new()
+    };
+    format!(
+        "{:>9.0} req/s   p50 {}   p99 {}{failures}",
+        result.requests_per_second,
+        ms(result.p50),
+        ms(result.p99)
+    )
+}
+
+async fn measure_todo(
+    kind: &str,
+    settings: &Settings,
+) -> Result<(Vec<LoadResult>, Option<f64>), String> {
+    let app = portal_copy()?;
+    let dir = app.path().to_str().ok_or("non-UTF-8 temp path")?.to_owned();
+    let server = Server::spawn(&[kind, &dir]).await?;
+    let ids = Arc::new(seed_todos(server.addr, 100).await?);
+    let mut results = Vec::new();
+    let mut peak: Option<f64> = None;
+    for (_, make) in todo_requests(ids) {
+        let result = load::run(
+            server.addr,
+            settings.connections,
+            Duration::from_secs(1),
+            Duration::from_secs(settings.seconds),
+            make,
+        )
+        .await?;
+        if let Some((_, hwm)) = server.memory_mib() {
+            peak = Some(peak.map_or(hwm, |p: f64| p.max(hwm)));
+        }
+        results.push(result);
+    }
+    Ok((results, peak))
+}
+
+/// Runs the HTTP benchmarks.
+pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), String> {
+    let section = "todo routes: raclette vs bare axum";
+    eprintln!(
+        "measuring the todo routes ({} connections, {} s each)…",
+        settings.connections, settings.seconds
+    );
+    let (raclette, rss) = measure_todo("todo-raclette", settings).await?;
+    let (bare, _) = measure_todo("todo-bare", settings).await?;
+    let names: Vec<&str> = todo_requests(Arc::new(vec!["x".into()]))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for ((name, r), b) in names.iter().zip(&raclette).zip(&bare) {
+        let ratio = r.requests_per_second / b.requests_per_second;
+        report.line(section, format!("{name}  raclette"), describe(r));
+        report.line(section, format!("{name}  bare axum"), describe(b));
+        report.line(
+            section,
+            format!("{name}  raclette / bare"),
+            format!("{:.1} %", ratio * 100.0),
+        );
+        let key = name
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        report.value(format!("{key} raclette req/s"), r.requests_per_second);
+        report.value(
+            format!("{key} raclette p99 ms"),
+            r.p99.as_secs_f64() * 1000.0,
+        );
+        report.value(format!("{key} bare req/s"), b.requests_per_second);
+        report.value(format!("{key} bare p99 ms"), b.p99.as_secs_f64() * 1000.0);
+        report.value(format!("{key} raclette/bare"), ratio);
+    }
+    if let Some(rss) = rss {
+        report.line(
+            "memory",
+            "portal server, peak RSS under load",
+            format!("{rss:.1} MiB"),
+        );
+        report.value("portal peak RSS MiB", rss);
+    }
+
+    eprintln!("measuring one route with 1 and 200 plugins…");
+    let section = "plugin count: one route, 1 vs 200 plugins";
+    let mut per_second = Vec::new();
+    for n in [1usize, 200] {
+        let app = generated_app(n)?;
+        let dir = app.path().to_str().ok_or("non-UTF-8 temp path")?.to_owned();
+        let server = Server::spawn(&["plugins", &dir, &n.to_string()]).await?;
+        let make: RequestFn =
+            Arc::new(move |i| load::get(&format!("/plugin/gen/p{}/hello", i as usize % n)));
+        let result = load::run(
+            server.addr,
+            settings.connections,
+            Duration::from_secs(1),
+            Duration::from_secs(settings.seconds),
+            make,
+        )
+        .await?;
+        report.line(
+            section,
+            format!("{n} plugin{}", if n == 1 { "" } else { "s" }),
+            describe(&result),
+        );
+        report.value(format!("{n} plugins req/s"), result.requests_per_second);
+        per_second.push(result.requests_per_second);
+    }
+    let ratio = per_second[1] / per_second[0];
+    report.line(section, "200 / 1", format!("{:.1} %", ratio * 100.0));
+    report.value("200/1 plugins", ratio);
+    Ok(())
+}
