@@ -14,7 +14,7 @@
 //!   first painted widget in headless Chromium.
 //!
 //! ```text
-//! cargo run --release -p raclette-bench [-- [all|http|startup|client] [--seconds N] [--connections N]]
+//! cargo run --release -p raclette-bench [-- [all|http|startup|client] [--seconds N] [--connections N] [--rounds N]]
 //! ```
 //!
 //! Servers run as child processes of this binary (`raclette-bench child …`),
@@ -37,6 +37,8 @@ pub(crate) struct Settings {
     pub(crate) seconds: u64,
     /// Concurrent keep-alive connections of the load generator.
     pub(crate) connections: usize,
+    /// Rounds per measurement; servers compared take turns, the median round counts.
+    pub(crate) rounds: usize,
 }
 
 fn main() -> ExitCode {
@@ -46,8 +48,9 @@ fn main() -> ExitCode {
     }
     let mut what = "all".to_owned();
     let mut settings = Settings {
-        seconds: 5,
+        seconds: 3,
         connections: 32,
+        rounds: 5,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         };
         let parsed = match arg.as_str() {
             "--seconds" => number("--seconds").map(|n| settings.seconds = n.max(1)),
+            "--rounds" => number("--rounds").map(|n| settings.rounds = n.max(1) as usize),
             "--connections" => {
                 number("--connections").map(|n| settings.connections = n.max(1) as usize)
             }
@@ -66,7 +70,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             other => Err(format!(
-                "unknown argument `{other}`; usage: raclette-bench [all|http|startup|client] [--seconds N] [--connections N]"
+                "unknown argument `{other}`; usage: raclette-bench [all|http|startup|client] [--seconds N] [--connections N] [--rounds N]"
             )),
         };
         if let Err(message) = parsed {

@@ -127,11 +127,12 @@ pub(crate) fn generated_app(n: usize) -> Result<tempfile::TempDir, String> {
     Ok(dir)
 }
 
-/// Creates `n` todos; returns their ids.
+/// Creates `n` todos with fixed ids (the same in every database); returns the ids.
 pub(crate) async fn seed_todos(addr: SocketAddr, n: usize) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let body = serde_json::json!({ "name": format!("todo {i}"), "content": "seeded by the benchmark", "tags": ["bench"] });
+        let id = format!("{i:08x}-0000-4000-8000-{i:012x}");
+        let body = serde_json::json!({ "_id": id, "name": format!("todo {i}"), "content": "seeded by the benchmark", "tags": ["bench"] });
         let (status, bytes) =
             load::once(addr, load::post_json("/plugin/pacifico/todo/todo", &body)).await?;
         if status != 201 {
@@ -140,8 +141,7 @@ pub(crate) async fn seed_todos(addr: SocketAddr, n: usize) -> Result<Vec<String>
                 String::from_utf8_lossy(&bytes)
             ));
         }
-        let todo: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        ids.push(todo["_id"].as_str().unwrap_or_default().to_owned());
+        ids.push(id);
     }
     Ok(ids)
 }
@@ -187,31 +187,35 @@ fn describe(result: &LoadResult) -> String {
     )
 }
 
-async fn measure_todo(
-    kind: &str,
+/// Measures `servers` on the same load, interleaved round by round (A B A
+/// B …) so that neither gains from running later; returns each server's
+/// median round.
+async fn interleaved(
+    targets: &[(&Server, RequestFn)],
     settings: &Settings,
-) -> Result<(Vec<LoadResult>, Option<f64>), String> {
-    let app = portal_copy()?;
-    let dir = app.path().to_str().ok_or("non-UTF-8 temp path")?.to_owned();
-    let server = Server::spawn(&[kind, &dir]).await?;
-    let ids = Arc::new(seed_todos(server.addr, 100).await?);
-    let mut results = Vec::new();
-    let mut peak: Option<f64> = None;
-    for (_, make) in todo_requests(ids) {
-        let result = load::run(
-            server.addr,
-            settings.connections,
-            Duration::from_secs(1),
-            Duration::from_secs(settings.seconds),
-            make,
-        )
-        .await?;
-        if let Some((_, hwm)) = server.memory_mib() {
-            peak = Some(peak.map_or(hwm, |p: f64| p.max(hwm)));
+) -> Result<Vec<LoadResult>, String> {
+    let mut rounds: Vec<Vec<LoadResult>> = vec![Vec::new(); targets.len()];
+    for _ in 0..settings.rounds {
+        for ((server, make), results) in targets.iter().zip(&mut rounds) {
+            results.push(
+                load::run(
+                    server.addr,
+                    settings.connections,
+                    Duration::from_millis(500),
+                    Duration::from_secs(settings.seconds),
+                    make.clone(),
+                )
+                .await?,
+            );
         }
-        results.push(result);
     }
-    Ok((results, peak))
+    Ok(rounds
+        .into_iter()
+        .map(|mut results| {
+            results.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+            results.swap_remove(results.len() / 2)
+        })
+        .collect())
 }
 
 /// Runs the HTTP benchmarks.
@@ -221,12 +225,34 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
         "measuring the todo routes ({} connections, {} s each)…",
         settings.connections, settings.seconds
     );
-    let (raclette, rss) = measure_todo("todo-raclette", settings).await?;
-    let (bare, _) = measure_todo("todo-bare", settings).await?;
-    let names: Vec<&str> = todo_requests(Arc::new(vec!["x".into()]))
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let raclette_app = portal_copy()?;
+    let bare_app = portal_copy()?;
+    let path = |dir: &tempfile::TempDir| {
+        dir.path()
+            .to_str()
+            .map(str::to_owned)
+            .ok_or("non-UTF-8 temp path")
+    };
+    let raclette_server = Server::spawn(&["todo-raclette", &path(&raclette_app)?]).await?;
+    let bare_server = Server::spawn(&["todo-bare", &path(&bare_app)?]).await?;
+    let ids = Arc::new(seed_todos(raclette_server.addr, 100).await?);
+    seed_todos(bare_server.addr, 100).await?;
+    let mut raclette = Vec::new();
+    let mut bare = Vec::new();
+    let mut names = Vec::new();
+    for (name, make) in todo_requests(ids.clone()) {
+        let [r, b]: [LoadResult; 2] = interleaved(
+            &[(&raclette_server, make.clone()), (&bare_server, make)],
+            settings,
+        )
+        .await?
+        .try_into()
+        .map_err(|_| "two results")?;
+        raclette.push(r);
+        bare.push(b);
+        names.push(name);
+    }
+    let rss = raclette_server.memory_mib().map(|(_, peak)| peak);
     for ((name, r), b) in names.iter().zip(&raclette).zip(&bare) {
         let ratio = r.requests_per_second / b.requests_per_second;
         report.line(section, format!("{name}  raclette"), describe(r));
@@ -261,25 +287,20 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
 
     eprintln!("measuring one route with 1 and 200 plugins…");
     let section = "plugin count: one route, 1 vs 200 plugins";
+    let one_app = generated_app(1)?;
+    let many_app = generated_app(200)?;
+    let one = Server::spawn(&["plugins", &path(&one_app)?, "1"]).await?;
+    let many = Server::spawn(&["plugins", &path(&many_app)?, "200"]).await?;
+    // Every request goes to a different plugin of those the server has.
+    let make: RequestFn = Arc::new(|i| load::get(&format!("/plugin/gen/p{}/hello", i % 200)));
+    let one_make: RequestFn = Arc::new(|_| load::get("/plugin/gen/p0/hello"));
+    let results = interleaved(&[(&one, one_make), (&many, make)], settings).await?;
     let mut per_second = Vec::new();
-    for n in [1usize, 200] {
-        let app = generated_app(n)?;
-        let dir = app.path().to_str().ok_or("non-UTF-8 temp path")?.to_owned();
-        let server = Server::spawn(&["plugins", &dir, &n.to_string()]).await?;
-        let make: RequestFn =
-            Arc::new(move |i| load::get(&format!("/plugin/gen/p{}/hello", i as usize % n)));
-        let result = load::run(
-            server.addr,
-            settings.connections,
-            Duration::from_secs(1),
-            Duration::from_secs(settings.seconds),
-            make,
-        )
-        .await?;
+    for (n, result) in [1usize, 200].into_iter().zip(&results) {
         report.line(
             section,
             format!("{n} plugin{}", if n == 1 { "" } else { "s" }),
-            describe(&result),
+            describe(result),
         );
         report.value(format!("{n} plugins req/s"), result.requests_per_second);
         per_second.push(result.requests_per_second);

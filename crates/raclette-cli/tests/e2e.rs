@@ -38,6 +38,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+fn get_text(url: &str) -> (u16, String) {
+    let response = reqwest::blocking::get(url).expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().unwrap_or_default())
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -198,6 +204,14 @@ fn new_app_lifecycle_through_the_cli() {
         let (status, body) = get(&format!("{url}/plugin/acme/hello/hello"));
         assert_eq!(status, 200);
         assert_eq!(body["plugin"], "acme__hello");
+        let declarations = app.join(".raclette/types/plugin_acme__hello.d.ts");
+        let text = std::fs::read_to_string(&declarations)
+            .unwrap_or_else(|e| panic!("{}: {e}", declarations.display()));
+        assert!(text.contains("plugin_acme__hello"), "{text}");
+        let (status, _) = get_text(&format!(
+            "{url}/raclette/client/plugin_acme__hello/index.js"
+        ));
+        assert_eq!(status, 200, "dev serves the client half from disk");
 
         let out = run(&app, &["plugin", "new", "second"]);
         assert!(out.status.success());
@@ -245,6 +259,12 @@ fn new_app_lifecycle_through_the_cli() {
         .to_owned();
     let (status, body) = get(&format!("{url}/plugin/acme/hello/hello"));
     let (health, _) = get(&format!("{url}/raclette/health"));
+    // The client half is compiled into the binary: no source tree here.
+    let (entry_status, entry) = get_text(&format!(
+        "{url}/raclette/client/plugin_acme__hello/index.js"
+    ));
+    let (runtime_status, runtime) = get_text(&format!("{url}/raclette/runtime/client.js"));
+    let (shell_status, shell) = get_text(&format!("{url}/raclette/runtime/shell.js"));
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -255,6 +275,14 @@ fn new_app_lifecycle_through_the_cli() {
     assert!(rest.contains("raclette: stopped"), "{rest}");
     assert_eq!(status, 200, "{body}");
     assert_eq!(health, 200);
+    assert_eq!(entry_status, 200, "{entry}");
+    assert!(entry.contains("defineRaclettePluginClient"), "{entry}");
+    assert_eq!(runtime_status, 200, "{runtime}");
+    assert!(
+        runtime.contains("export function usePluginApi"),
+        "{runtime}"
+    );
+    assert_eq!(shell_status, 200, "{shell}");
     assert!(
         exit.success(),
         "graceful shutdown on SIGTERM exits 0: {exit}"
@@ -285,9 +313,42 @@ fn check_reports_every_problem_and_exits_1() {
         "acme__b",
         "name = \"b\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n[dependencies]\nacme__ghost = \"^1\"\n",
     );
+    plugin(
+        "acme__c",
+        "name = \"c\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n",
+    );
+    let client = app.join("plugins/acme__c/client");
+    std::fs::create_dir_all(client.join("widgets/chart")).unwrap();
+    std::fs::write(client.join("index.ts"), "export const ok = 1\nconst = ;\n").unwrap();
+    std::fs::write(
+        client.join("widgets/chart/setup.ts"),
+        "export const details = { color: 'red' }\nexport const config = { size: { type: 'number', editor: { inputType: 'slider' } } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        client.join("widgets/chart/ChartWidget.ts"),
+        "export default function mount() {}\n",
+    )
+    .unwrap();
     let out = run(&app, &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plugins/acme__c/client/index.ts: line 2, column 7"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "plugins/acme__c/client/widgets/chart/setup.ts: field `details.title`: missing"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "plugins/acme__c/client/widgets/chart/setup.ts: field `config.size.editor.inputType`"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("plugins/acme__a/raclette.plugin.toml: field `version`"),
         "{err}"

@@ -38,6 +38,7 @@ mod error;
 pub mod host;
 mod migrate;
 mod mount;
+mod plugin_span;
 
 pub use app::{App, Built, RunningApp};
 pub use endpoints::PluginListing;

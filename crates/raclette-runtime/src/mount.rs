@@ -19,6 +19,7 @@ use crate::{
     StartError, endpoints,
     endpoints::{ClientListing, PluginListing},
     migrate,
+    plugin_span::PluginSpanLayer,
 };
 
 /// One mounted plugin: its parts and the span its work runs in.
@@ -252,9 +253,14 @@ pub(crate) fn assemble(
             for layer in layers.into_iter().rev() {
                 router = layer(router);
             }
-            let router = router.layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<Body>| {
-                tracing::info_span!(parent: &span, "request", method = %req.method(), uri = %req.uri())
-            }));
+            let request_parent = span.clone();
+            let router = router
+                .layer(TraceLayer::new_for_http().make_span_with(
+                    move |req: &axum::http::Request<Body>| {
+                        tracing::debug_span!(parent: &request_parent, "request", method = %req.method(), uri = %req.uri())
+                    },
+                ))
+                .layer(PluginSpanLayer::new(span));
             current.nest(&prefix, router)
         }));
         app = result.map_err(|panic| StartError::Mount {
