@@ -18,7 +18,13 @@ pub(crate) fn discover(app: &Path) -> Result<AppModel, CliError> {
 /// Prints each plugin: key, version, enabled, dependencies; fails with every
 /// problem, including those of client halves (widgets, TypeScript).
 pub(crate) fn check(app: &Path) -> Result<(), CliError> {
-    let model = discover(app)?;
+    let model = match raclette_discovery::discover(app) {
+        Ok(model) => model,
+        Err(mut report) => {
+            report.problems.extend(client::problems_of_folders(app));
+            return Err(CliError::Invalid(report));
+        }
+    };
     let problems = client::problems(&model);
     if !problems.is_empty() {
         return Err(CliError::Invalid(raclette_discovery::Report { problems }));

@@ -11,12 +11,38 @@ use crate::{CliError, host::write_if_changed};
 /// Problems in the enabled plugins' client halves: widget declarations
 /// (file and field) and TypeScript that does not compile (line and column).
 pub(crate) fn problems(model: &AppModel) -> Vec<Problem> {
+    let folders: Vec<&str> = model
+        .enabled()
+        .filter(|p| p.has_client)
+        .map(|p| p.folder())
+        .collect();
+    problems_in(&model.dir, &folders)
+}
+
+/// Client problems of every plugin folder with a `client/` folder, for an
+/// app whose discovery failed (so that `check` still reports them all).
+pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
+    let Ok(entries) = std::fs::read_dir(app.join("plugins")) else {
+        return Vec::new();
+    };
+    let mut folders: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("client").is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with(['.', '_']))
+        .collect();
+    folders.sort();
+    let folders: Vec<&str> = folders.iter().map(String::as_str).collect();
+    problems_in(app, &folders)
+}
+
+fn problems_in(app: &Path, folders: &[&str]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for plugin in model.enabled().filter(|p| p.has_client) {
-        let folder = plugin.folder();
+    for folder in folders {
         let base = format!("plugins/{folder}/client");
-        let files = ClientFiles::Disk(model.dir.join("plugins").join(folder).join("client"));
-        let (_, widget_problems) = raclette_client::widgets::discover(&files, &plugin.key(), "");
+        let files = ClientFiles::Disk(app.join("plugins").join(folder).join("client"));
+        let (_, widget_problems) =
+            raclette_client::widgets::discover(&files, &format!("plugin_{folder}"), "");
         for p in widget_problems {
             let file = format!("{base}/{}", p.file);
             problems.push(match p.field {
