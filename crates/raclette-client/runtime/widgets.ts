@@ -71,7 +71,10 @@ export function mountWidget(
   }
   const header = doc.createElement('header')
   header.className = 'raclette-widget-title'
-  header.textContent = widget.details.title
+  // A plugin may translate its widgets' titles under `widgets.<id>.title`.
+  const titleKey = `widgets.${id}.title`
+  const translated = rt.i18n.translate(pluginKey, titleKey)
+  header.textContent = translated === titleKey ? widget.details.title : translated
   if (widget.details.color) box.style.setProperty('--raclette-widget-color', widget.details.color)
   const body = doc.createElement('div')
   body.className = 'raclette-widget-body'

@@ -85,6 +85,7 @@ test('switching to de shows German strings and survives a reload', async () => {
   await page.selectOption('select[data-raclette-locale]', 'de')
   await widget.locator('button[data-todo-add]', { hasText: 'Hinzufügen' }).waitFor()
   assert.equal(await page.locator('main h1').textContent(), 'Aufgaben')
+  assert.equal(await widget.locator('header.raclette-widget-title').textContent(), 'Aufgabenliste')
   assert.equal(await page.locator(`${todoWidget} input[data-todo-input]`).getAttribute('placeholder'), 'Was ist zu tun?')
   assert.ok((await page.locator('nav a[data-raclette-nav]').allTextContents()).includes('Aufgaben'))
   await page.reload()

@@ -8,6 +8,7 @@ export default defineRaclettePluginClient({
   i18n: {
     en: {
       page: { title: 'Todos' },
+      widgets: { todoList: { title: 'Todos' } },
       todo: {
         placeholder: 'What needs doing?',
         add: 'Add',
@@ -19,6 +20,7 @@ export default defineRaclettePluginClient({
     },
     de: {
       page: { title: 'Aufgaben' },
+      widgets: { todoList: { title: 'Aufgabenliste' } },
       todo: {
         placeholder: 'Was ist zu tun?',
         add: 'Hinzufügen',
