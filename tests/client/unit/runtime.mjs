@@ -2,10 +2,17 @@
 // `cargo run -p raclette-tests --bin emit-runtime -- DIR`), and a fake
 // fetch that answers from a table of routes and records every request.
 
+import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 const dir = process.env.RACLETTE_RUNTIME_JS ?? path.resolve(import.meta.dirname, '../../../target/client-runtime')
+
+if (!fs.existsSync(path.join(dir, 'client.js'))) {
+  throw new Error(
+    `${dir}/client.js is missing: run \`cargo run -p raclette-tests --bin emit-runtime -- ${dir}\` (scripts/test does)`,
+  )
+}
 
 /** The `@raclette/client` module. */
 export const client = await import(pathToFileURL(path.join(dir, 'client.js')).href)
