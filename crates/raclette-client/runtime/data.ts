@@ -117,6 +117,9 @@ function operationFor(
     const useStore = options.useStore !== false
     const subscribers = new Set<(state: OperationState<T>) => void>()
     let result: unknown = null
+    // For a list read: the ids it returned and where the creation log stood.
+    let listIds: string[] | null = null
+    let createdFrom = 0
     let lastParams: Record<string, unknown> = call.params ?? {}
     let storeSubscription: (() => void) | null = null
 
@@ -144,7 +147,11 @@ function operationFor(
         return result as T | null
       },
       get dataArr(): T[] {
-        if (live && operation.kind === 'read' && Array.isArray(result)) return ctx.store.list(type) as T[]
+        if (live && operation.kind === 'read' && listIds) {
+          const ids = [...listIds]
+          for (const id of ctx.store.createdSince(type, createdFrom)) if (!ids.includes(id)) ids.push(id)
+          return ids.map((id) => ctx.store.get(type, id)).filter((item) => item !== undefined) as T[]
+        }
         if (Array.isArray(result)) return result as T[]
         const data = state.data
         return data === null || data === undefined ? [] : [data]
@@ -154,6 +161,7 @@ function operationFor(
         const cacheKey = `${cacheScope}/${type}/${name}/${JSON.stringify(lastParams)}`
         if (options.useCache && operation.kind === 'read' && ctx.cache.has(cacheKey)) {
           result = ctx.cache.get(cacheKey)
+          rememberList()
           watchStore()
           notify()
           options.cb?.(result as T, null)
@@ -170,6 +178,7 @@ function operationFor(
           if (operation.kind === 'read') ctx.cache.set(cacheKey, body)
           else ctx.cache.clear()
           if (useStore) ctx.store.merge(type, operation.kind, idKey, body, lastParams)
+          rememberList()
           watchStore()
           state.isLoading = false
           notify()
@@ -193,6 +202,16 @@ function operationFor(
           }
         }
       },
+    }
+
+    // A list read follows its own items, and items created after it.
+    function rememberList() {
+      if (!live || operation.kind !== 'read' || !Array.isArray(result)) return
+      listIds = result
+        .map((item) => (item !== null && typeof item === 'object' ? (item as Item)[idKey] : undefined))
+        .filter((id) => id !== undefined && id !== null)
+        .map(String)
+      createdFrom = ctx.store.createdCount(type)
     }
 
     function watchStore() {

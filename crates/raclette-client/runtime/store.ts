@@ -98,6 +98,7 @@ export type Item = Record<string, unknown>
 export class DataStore {
   #types = new Map<string, Map<string, Item>>()
   #subscribers = new Map<string, Set<() => void>>()
+  #created = new Map<string, string[]>()
 
   /** The items of `type`, in the order they arrived. */
   list(type: string): Item[] {
@@ -124,8 +125,11 @@ export class DataStore {
       if (id === '') continue
       switch (kind) {
         case 'read':
+          if (item) table.set(id, item)
+          break
         case 'create':
           if (item) table.set(id, item)
+          this.#createdLog(type).push(id)
           break
         case 'update':
           if (item) table.set(id, { ...(table.get(id) ?? {}), ...item })
@@ -138,6 +142,25 @@ export class DataStore {
       changed = true
     }
     if (changed) this.#notify(type)
+  }
+
+  /** How many items of `type` were created so far (a position in the creation log). */
+  createdCount(type: string): number {
+    return this.#createdLog(type).length
+  }
+
+  /** Ids of items of `type` created since position `from` of the creation log. */
+  createdSince(type: string, from: number): string[] {
+    return this.#createdLog(type).slice(from)
+  }
+
+  #createdLog(type: string): string[] {
+    let log = this.#created.get(type)
+    if (!log) {
+      log = []
+      this.#created.set(type, log)
+    }
+    return log
   }
 
   /** Calls `fn` after every change of `type`. */
@@ -155,6 +178,7 @@ export class DataStore {
   clear(): void {
     const types = [...this.#types.keys()]
     this.#types.clear()
+    this.#created.clear()
     for (const type of types) this.#notify(type)
   }
 

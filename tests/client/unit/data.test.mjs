@@ -95,6 +95,30 @@ test('reads and writes share the store: a live list follows every write', async 
   assert.ok(states.length >= 5, 'subscribers heard the writes of other operations')
 })
 
+test('each list read follows its own items, plus items created after it', async () => {
+  const milk = { _id: 'a', name: 'Milk', tags: ['shop'] }
+  const bread = { _id: 'b', name: 'Bread', tags: [] }
+  const { $data } = setup({
+    [`GET http://portal.test${base}/all`]: [milk, bread],
+    [`GET http://portal.test${base}/all?tag=shop`]: [milk],
+    [`POST http://portal.test${base}`]: (body) => ({ status: 201, body: { _id: 'c', ...body } }),
+    [`DELETE http://portal.test${base}/a`]: { ...milk, isDeleted: true },
+  })
+  const everything = $data.todo.getAll()
+  const shopping = $data.todo.getAll({ params: { tag: 'shop' } })
+  await everything.execute()
+  await shopping.execute()
+  assert.deepEqual(shopping.dataArr.map((t) => t._id), ['a'], 'a filtered read shows only what it returned')
+  assert.deepEqual(everything.dataArr.map((t) => t._id), ['a', 'b'])
+  await $data.todo.create().execute({ name: 'Cheese' })
+  assert.deepEqual(everything.dataArr.map((t) => t._id), ['a', 'b', 'c'])
+  assert.deepEqual(shopping.dataArr.map((t) => t._id), ['a', 'c'], 'created items join every list until it is read again')
+  await $data.todo.delete().execute({ _id: 'a' })
+  assert.deepEqual(shopping.dataArr.map((t) => t._id), ['c'])
+  await shopping.execute()
+  assert.deepEqual(shopping.dataArr.map((t) => t._id), ['a'], 'a new read starts from its own result')
+})
+
 test('immediate runs at once and calls cb; useCache answers repeated reads locally', async () => {
   const { $data, calls } = setup({ [`GET http://portal.test${base}/all`]: [{ _id: 'a', name: 'Milk' }] })
   let resolve
