@@ -47,11 +47,10 @@ fn every_metadata_problem_is_reported_at_once_with_file_and_field() {
     app.write("plugins/acme__empty/README.md", "no metadata here\n");
     app.write(
         "plugins/acme__deps/raclette.plugin.toml",
-        "name = \"deps\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n[dependencies]\nacme__ghost = \"^1\"\nacme__old = \"^2\"\n",
+        "name = \"deps\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n[dependencies]\nacme__ghost = \"^1\"\nacme__old = \"^2\"\nacme__bad = \"not a req\"\n",
     );
     app.plugin("acme__old", "1.4.0", &[], "");
     app.plugin("acme__bad", "1.0.0", &[], "");
-    app.plugin("acme__reqs", "1.0.0", &[("acme__bad", "not a req")], "");
     app.write(
         "plugins/Bad-Folder/raclette.plugin.toml",
         "name = \"x\"\nversion = \"1.0.0\"\n",
@@ -114,7 +113,7 @@ fn every_metadata_problem_is_reported_at_once_with_file_and_field() {
     );
     assert_problem(
         &report,
-        &file("acme__reqs"),
+        &file("acme__deps"),
         Some("dependencies.acme__bad"),
         "`not a req` is not a semver requirement",
     );

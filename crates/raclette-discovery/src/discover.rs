@@ -3,6 +3,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use semver::VersionReq;
+
 use crate::{
     APP_CONFIG_FILE, AppConfig, Manifest, Migration, PLUGIN_MANIFEST_FILE, PLUGINS_DIR, PluginName,
     Problem, Report, ServerCrate, migrations, order::dependency_order,
@@ -191,6 +193,9 @@ pub fn from_sources(
     let mut valid: BTreeMap<String, (PluginName, Manifest, PluginSource, Vec<Migration>)> =
         BTreeMap::new();
     let mut invalid_folders = BTreeSet::new();
+    // Dependencies still readable from metadata that has other problems, so
+    // that their problems are reported in the same run.
+    let mut partial_dependencies: BTreeMap<String, BTreeMap<String, VersionReq>> = BTreeMap::new();
     for source in sources {
         let display = format!("{PLUGINS_DIR}/{}", source.folder);
         let name = match PluginName::parse(&source.folder) {
@@ -220,6 +225,7 @@ pub fn from_sources(
                 valid.insert(source.folder.clone(), (name, manifest, source, migrations));
             }
             (manifest, migrations) => {
+                partial_dependencies.insert(source.folder.clone(), readable_dependencies(text));
                 report.problems.extend(manifest.err().unwrap_or_default());
                 report.problems.extend(migrations.err().unwrap_or_default());
                 invalid_folders.insert(source.folder.clone());
@@ -228,9 +234,13 @@ pub fn from_sources(
     }
 
     // Dependencies: known and satisfied.
-    for (folder, (_, manifest, _, _)) in &valid {
+    let declared = valid
+        .iter()
+        .map(|(folder, (_, manifest, _, _))| (folder, &manifest.dependencies))
+        .chain(partial_dependencies.iter());
+    for (folder, dependencies) in declared {
         let file = format!("{PLUGINS_DIR}/{folder}/{PLUGIN_MANIFEST_FILE}");
-        for (dep, req) in &manifest.dependencies {
+        for (dep, req) in dependencies {
             let field = format!("dependencies.{dep}");
             match valid.get(dep) {
                 Some((_, dep_manifest, _, _)) if !req.matches(&dep_manifest.version) => report
@@ -363,4 +373,22 @@ fn merge(base: &mut serde_json::Value, overrides: serde_json::Value) {
         }
         (base, value) => *base = value,
     }
+}
+
+/// The well-formed entries of `[dependencies]` in metadata that has other
+/// problems (a bad entry is reported by [`Manifest::parse`] already).
+fn readable_dependencies(text: &str) -> BTreeMap<String, VersionReq> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return BTreeMap::new();
+    };
+    let Some(toml::Value::Table(deps)) = table.get("dependencies") else {
+        return BTreeMap::new();
+    };
+    deps.iter()
+        .filter(|(dep, _)| PluginName::parse(dep).is_ok())
+        .filter_map(|(dep, req)| {
+            let req = VersionReq::parse(req.as_str()?).ok()?;
+            Some((dep.clone(), req))
+        })
+        .collect()
 }
