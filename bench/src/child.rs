@@ -21,13 +21,7 @@ const TODO_PREFIX: &str = "/plugin/pacifico/todo";
 pub(crate) fn main(args: &[String]) -> ExitCode {
     // Logging as a generated host sets it up (`info`, to stderr), so that
     // the cost of the per-plugin spans is part of what is measured.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    raclette_runtime::host::init_logging("info");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -51,21 +51,23 @@ impl Server {
         Err(format!("child {args:?} exited before listening"))
     }
 
-    /// Resident memory now and at its peak, in MiB (Linux `/proc`).
-    pub(crate) fn memory_mib(&self) -> Option<(f64, f64)> {
+    /// Kills the server and waits until it is gone.
+    pub(crate) async fn stop(mut self) -> Result<(), String> {
+        self.process.kill().await.map_err(|e| e.to_string())
+    }
+
+    /// Peak resident memory (`VmHWM` in Linux's `/proc`), in MiB.
+    pub(crate) fn peak_memory_mib(&self) -> Option<f64> {
         let pid = self.process.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<f64>()
-                .ok()
-                .map(|kib| kib / 1024.0)
-        };
-        Some((field("VmRSS:")?, field("VmHWM:")?))
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
     }
 }
 
@@ -252,7 +254,7 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
         bare.push(b);
         names.push(name);
     }
-    let rss = raclette_server.memory_mib().map(|(_, peak)| peak);
+    let rss = raclette_server.peak_memory_mib();
     for ((name, r), b) in names.iter().zip(&raclette).zip(&bare) {
         let ratio = r.requests_per_second / b.requests_per_second;
         report.line(section, format!("{name}  raclette"), describe(r));

@@ -2,50 +2,25 @@
 //! request, with 1, 50 and 200 generated plugins (the binary is already
 //! built, so compilation is excluded).
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use crate::{
     Settings, load,
     report::{Report, ms},
-    servers::generated_app,
+    servers::{Server, generated_app},
 };
 
 /// How many start-ups are timed per plugin count.
 const RUNS: usize = 9;
 
 async fn start_once(dir: &str, n: usize) -> Result<Duration, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(exe)
-        .args(["child", "plugins", dir, &n.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let addr: std::net::SocketAddr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the server exited before listening")?;
-        if let Some(url) = line.strip_prefix("listening http://") {
-            break url
-                .trim_end_matches('/')
-                .parse()
-                .map_err(|_| format!("bad address {url}"))?;
-        }
-    };
+    let server = Server::spawn(&["plugins", dir, &n.to_string()]).await?;
     let path = format!("/plugin/gen/p{}/hello", n - 1);
     loop {
-        if let Ok((200, _)) = load::once(addr, load::get(&path)).await {
+        if let Ok((200, _)) = load::once(server.addr, load::get(&path)).await {
             let elapsed = started.elapsed();
-            child.kill().await.map_err(|e| e.to_string())?;
+            server.stop().await?;
             return Ok(elapsed);
         }
         if started.elapsed() > Duration::from_secs(30) {

@@ -1,7 +1,7 @@
 //! The client half on the server: compiled modules, traversal protection,
 //! the widget catalogue, the generated data API and the shell.
 
-use raclette_tests::{TempApp, call, start};
+use raclette_tests::{TempApp, call, listed_plugin, start};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -182,15 +182,7 @@ async fn only_files_inside_client_are_served() {
 async fn the_catalogue_lists_entry_and_widgets() {
     let app = fixture();
     let server = start(app.app()).await;
-    let plugins = call(&server, "GET", "/raclette/plugins", None).await;
-    let shop = plugins
-        .json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"] == "plugin_acme__shop")
-        .unwrap()
-        .clone();
+    let shop = listed_plugin(&server, "plugin_acme__shop").await;
     assert_eq!(
         shop["client"]["entry"],
         "/raclette/client/plugin_acme__shop/index.js"

@@ -10,7 +10,7 @@ use axum::{
     response::Response,
 };
 use raclette::{Json, Registrar, Routes};
-use raclette_tests::{TempApp, call, start};
+use raclette_tests::{TempApp, call, listed_plugin, start, start_error};
 use serde_json::{Value, json};
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -84,15 +84,7 @@ async fn routes_live_under_the_prefix_with_every_method_and_parameters() {
     let unprefixed = call(&server, "GET", "/post", None).await;
     assert_eq!(unprefixed.status, 404, "routes only exist under the prefix");
 
-    let plugins = call(&server, "GET", "/raclette/plugins", None).await;
-    let shop = plugins
-        .json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"] == "plugin_acme__shop")
-        .unwrap()
-        .clone();
+    let shop = listed_plugin(&server, "plugin_acme__shop").await;
     assert_eq!(shop["routePrefix"], "/plugin/acme/shop");
     assert_eq!(shop["name"], "shop");
     assert_eq!(shop["author"], "acme");
@@ -320,14 +312,7 @@ async fn options_of_the_wrong_type_stop_start_up_naming_plugin_and_field() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], SHOP_DEFAULTS);
     app.config("name = \"fixture\"\n[plugins.acme__shop.options.db]\npool = \"many\"\n");
-    let error = app
-        .app()
-        .plugin("acme__shop", options_plugin)
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
+    let error = start_error(app.app().plugin("acme__shop", options_plugin)).await;
     assert!(
         error.contains("plugin acme__shop failed to mount"),
         "{error}"
@@ -381,12 +366,7 @@ async fn services_are_shared_with_dependants_only() {
     assert_eq!(reply.text, "cheese costs 12");
     server.shutdown().await.unwrap();
 
-    let error = build(true)
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("a plugin that does not depend on the provider is refused")
-        .to_string();
+    let error = start_error(build(true)).await;
     assert!(
         error.contains("plugin acme__stranger failed to mount"),
         "{error}"
@@ -466,33 +446,21 @@ async fn hooks_run_in_dependency_order_and_unmount_in_reverse_after_in_flight_re
 async fn a_failing_mount_names_the_plugin_and_the_cause() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], "");
-    let error = app
-        .app()
-        .plugin("acme__shop", |app: &mut Registrar| {
-            app.on_before_mount(|| async { Err(raclette::Error::msg("the vault is locked")) });
-            Ok(())
-        })
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
+    let error = start_error(app.app().plugin("acme__shop", |app: &mut Registrar| {
+        app.on_before_mount(|| async { Err(raclette::Error::msg("the vault is locked")) });
+        Ok(())
+    }))
+    .await;
     assert!(
         error.contains("plugin acme__shop failed to mount"),
         "{error}"
     );
     assert!(error.contains("the vault is locked"), "{error}");
 
-    let error = app
-        .app()
-        .plugin("acme__shop", |_: &mut Registrar| {
-            Err(raclette::Error::msg("no licence key"))
-        })
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
+    let error = start_error(app.app().plugin("acme__shop", |_: &mut Registrar| {
+        Err(raclette::Error::msg("no licence key"))
+    }))
+    .await;
     assert!(
         error.contains("plugin acme__shop failed to mount"),
         "{error}"
@@ -532,21 +500,18 @@ async fn two_plugins_claiming_the_same_route_stop_start_up() {
     let app = TempApp::new();
     app.plugin("acme", "1.0.0", &[], "");
     app.plugin("acme__x", "1.0.0", &[], "");
-    let error = app
-        .app()
-        .plugin("acme", |app: &mut Registrar| {
-            app.routes(Routes::new().get("/x/y", || async { "a" }))?;
-            Ok(())
-        })
-        .plugin("acme__x", |app: &mut Registrar| {
-            app.routes(Routes::new().get("/y", || async { "b" }))?;
-            Ok(())
-        })
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
+    let error = start_error(
+        app.app()
+            .plugin("acme", |app: &mut Registrar| {
+                app.routes(Routes::new().get("/x/y", || async { "a" }))?;
+                Ok(())
+            })
+            .plugin("acme__x", |app: &mut Registrar| {
+                app.routes(Routes::new().get("/y", || async { "b" }))?;
+                Ok(())
+            }),
+    )
+    .await;
     assert!(error.contains("route clash"), "{error}");
     assert!(error.contains("/plugin/acme/x/y"), "{error}");
     assert!(
@@ -623,15 +588,12 @@ async fn migrations_are_applied_once_in_dependency_order_and_recorded() {
         "plugins/acme__stats/server/migrations/0001_visits.sql",
         "CREATE TABLE visits (visitor TEXT);\n",
     );
-    let error = app
-        .app()
-        .plugin("acme__stats", counter_plugin)
-        .plugin("acme__base", noop)
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .err()
-        .expect("a changed migration stops start-up")
-        .to_string();
+    let error = start_error(
+        app.app()
+            .plugin("acme__stats", counter_plugin)
+            .plugin("acme__base", noop),
+    )
+    .await;
     assert!(error.contains("acme__stats"), "{error}");
     assert!(
         error.contains("migration 1_visits was changed after it was applied"),

@@ -127,6 +127,27 @@ pub async fn start(app: App) -> RunningApp {
         .unwrap_or_else(|e| panic!("start-up failed: {e}"))
 }
 
+/// Starts `app`, expecting start-up to fail; returns the error message.
+pub async fn start_error(app: App) -> String {
+    match app.start("127.0.0.1:0".parse().expect("address")).await {
+        Ok(server) => panic!("start-up was expected to fail, but {} serves", server.url()),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// The entry of plugin `key` in `GET /raclette/plugins`.
+pub async fn listed_plugin(app: &RunningApp, key: &str) -> Value {
+    let plugins = call(app, "GET", "/raclette/plugins", None).await;
+    plugins
+        .json
+        .as_array()
+        .unwrap_or_else(|| panic!("not a JSON array: {}", plugins.text))
+        .iter()
+        .find(|p| p["key"] == key)
+        .unwrap_or_else(|| panic!("{key} is not listed: {}", plugins.text))
+        .clone()
+}
+
 /// A response: status and JSON body (`Value::Null` when not JSON).
 #[derive(Debug)]
 pub struct Reply {

@@ -82,9 +82,13 @@ export class I18nHub {
 
   /** Translates `key` for a plugin: its strings in the locale, then in `en`, then the key. */
   translate(pluginKey: string, key: string, vars?: Record<string, unknown>): string {
+    return interpolate(this.translateOr(pluginKey, key, key), vars)
+  }
+
+  /** The plugin's string for `key` in the locale, then in `en`; else `fallback`. */
+  translateOr(pluginKey: string, key: string, fallback: string): string {
     const own = this.#plugins.get(pluginKey)
-    const text = lookup(own?.[this.#locale], key) ?? lookup(own?.[FALLBACK], key) ?? key
-    return interpolate(text, vars)
+    return lookup(own?.[this.#locale], key) ?? lookup(own?.[FALLBACK], key) ?? fallback
   }
 
   setLocale(locale: string): void {

@@ -55,9 +55,7 @@ class Shell {
   }
 
   #title(page: Page): string {
-    if (!page.titleKey) return page.title
-    const text = this.#rt.i18n.translate(page.pluginKey, page.titleKey)
-    return text === page.titleKey ? page.title : text
+    return page.titleKey ? this.#rt.i18n.translateOr(page.pluginKey, page.titleKey, page.title) : page.title
   }
 
   #renderChrome(current: string): void {

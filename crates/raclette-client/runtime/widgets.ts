@@ -72,9 +72,7 @@ export function mountWidget(
   const header = doc.createElement('header')
   header.className = 'raclette-widget-title'
   // A plugin may translate its widgets' titles under `widgets.<id>.title`.
-  const titleKey = `widgets.${id}.title`
-  const translated = rt.i18n.translate(pluginKey, titleKey)
-  header.textContent = translated === titleKey ? widget.details.title : translated
+  header.textContent = rt.i18n.translateOr(pluginKey, `widgets.${id}.title`, widget.details.title)
   if (widget.details.color) box.style.setProperty('--raclette-widget-color', widget.details.color)
   const body = doc.createElement('div')
   body.className = 'raclette-widget-body'

@@ -99,13 +99,7 @@ pub fn main(spec: HostSpec) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging("info");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -218,6 +212,18 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     say("raclette: stopped");
     Ok(())
+}
+
+/// Sets up logging as a generated host does: to stderr, filtered by
+/// `RUST_LOG`, else by `default_filter` (such as `info`).
+pub fn init_logging(default_filter: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Prints a line on stdout; a closed stdout (the reader went away) is no

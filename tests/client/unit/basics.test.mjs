@@ -89,6 +89,8 @@ test('i18n looks up nested keys, falls back to en and to the key, and switches l
   assert.equal(t.t('only.en'), 'English only', 'falls back to en')
   assert.equal(t.t('todo.missing'), 'todo.missing', 'falls back to the key')
   assert.equal(hub.translate('q', 'todo.add'), 'Q add', 'plugins keep their own strings')
+  assert.equal(hub.translateOr('p', 'page.title', 'Default'), 'Default', 'translateOr falls back to its argument')
+  assert.equal(hub.translateOr('p', 'todo.add', 'Default'), 'Hinzufügen')
   assert.deepEqual(hub.locales, ['en', 'de'])
   assert.equal(storage.items.get('raclette.locale'), 'de')
   assert.equal(new client.I18nHub(storage).locale, 'de', 'the choice is remembered')

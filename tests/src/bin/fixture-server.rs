@@ -14,13 +14,7 @@ use raclette_runtime::App;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    raclette_runtime::host::init_logging("warn");
     let mut args = std::env::args().skip(1);
     let app_dir = match (args.next().as_deref(), args.next()) {
         (Some("--app"), Some(dir)) => PathBuf::from(dir),
