@@ -1,0 +1,338 @@
+// Generated from the Rust types of crates/raclette-contract; do not edit.
+// Regenerate with `RACLETTE_BLESS=1 cargo test -p raclette-contract`.
+//
+// The JSON shapes the server and the browser runtime share (types only).
+
+/**
+ * A channel an operation broadcasts on.
+ */
+export type Channel = {
+  /**
+   * The full channel name, `<plugin key>--<event>`.
+   */
+  channel: string,
+  /**
+   * The event name.
+   */
+  channelKey: string,
+  /**
+   * The plugin key.
+   */
+  prefix: string,
+};
+
+/**
+ * A plugin's data API, generated from the data operations its routes
+ * declare.
+ */
+export type ClientConfig = {
+  /**
+   * The plugin key.
+   */
+  pluginKey: string,
+  /**
+   * The name part of the plugin's folder.
+   */
+  pluginName: string,
+  /**
+   * The author part of the plugin's folder, if any.
+   */
+  author: string | null,
+  /**
+   * Where the plugin's routes are mounted.
+   */
+  routePrefix: string,
+  /**
+   * The data types, by name.
+   */
+  data: { [key in string]: DataTypeConfig },
+};
+
+/**
+ * The client half of a plugin in `GET /raclette/plugins`.
+ */
+export type ClientListing = {
+  /**
+   * URL of the compiled `client/index.ts`, if the plugin has one.
+   */
+  entry: string | null,
+  /**
+   * URL of the plugin's generated data API.
+   */
+  configUrl: string,
+  /**
+   * The widget catalogue.
+   */
+  widgets: Array<Widget>,
+};
+
+/**
+ * Declares a route as a data operation, so that the plugin's client API
+ * (`$data.<type>.<name>(…)` in the browser) is generated from the server.
+ */
+export type DataOperation = {
+  /**
+   * The data type, such as `todo`.
+   */
+  type: string,
+  /**
+   * The operation's name, such as `getAll`.
+   */
+  name: string,
+  /**
+   * How it changes the client store.
+   */
+  kind: OperationKind,
+  /**
+   * Events broadcast after it, each on channel `<plugin key>--<event>`.
+   */
+  events: Array<string>,
+};
+
+/**
+ * A data type and its operations.
+ */
+export type DataTypeConfig = {
+  /**
+   * The type's name, under which its items are stored.
+   */
+  type: string,
+  /**
+   * The field holding an item's id.
+   */
+  idKey: string,
+  /**
+   * The operations, by name.
+   */
+  operations: { [key in string]: OperationConfig },
+};
+
+/**
+ * The JSON body of an error answer, the shape the original framework's
+ * clients know: `{ "statusCode": 400, "error": "Bad Request", "message":
+ * "…", "field": "name" }` (`field` only when one field is at fault).
+ */
+export type ErrorBody = {
+  /**
+   * The HTTP status code.
+   */
+  statusCode: number,
+  /**
+   * The status code's reason phrase, such as `Bad Request`.
+   */
+  error: string,
+  /**
+   * What went wrong.
+   */
+  message: string,
+  /**
+   * The request field at fault, when one is.
+   */
+  field?: string,
+};
+
+/**
+ * One operation of a data type.
+ */
+export type OperationConfig = {
+  /**
+   * The full path, `:name` placeholders filled from the call's params.
+   */
+  target: string,
+  /**
+   * The HTTP method, lower-case (`get`).
+   */
+  method: string,
+  /**
+   * How it changes the client store.
+   */
+  kind: OperationKind,
+  /**
+   * The channels it broadcasts on after it succeeds.
+   */
+  channels: Array<Channel>,
+};
+
+/**
+ * How a data operation changes the client store.
+ */
+export type OperationKind = "read" | "create" | "update" | "delete" | "deleteHard";
+
+/**
+ * One plugin as `GET /raclette/plugins` lists it.
+ */
+export type PluginListing = {
+  /**
+   * The plugin key, `plugin_<folder>`.
+   */
+  key: string,
+  /**
+   * The name part of the folder.
+   */
+  name: string,
+  /**
+   * The author part of the folder, if any.
+   */
+  author: string | null,
+  /**
+   * The version from the metadata.
+   */
+  version: string,
+  /**
+   * The description from the metadata.
+   */
+  description: string,
+  /**
+   * Whether it is enabled.
+   */
+  enabled: boolean,
+  /**
+   * Whether it ships with the framework rather than the app.
+   */
+  builtin: boolean,
+  /**
+   * Its dependencies: folder name to version requirement.
+   */
+  dependencies: { [key in string]: string },
+  /**
+   * Where its routes are mounted.
+   */
+  routePrefix: string,
+  /**
+   * Its routes with their full paths (empty when disabled).
+   */
+  routes: Array<RouteInfo>,
+  /**
+   * Its client half, when it has one and is enabled.
+   */
+  client: ClientListing | null,
+};
+
+/**
+ * One route as the framework lists it.
+ */
+export type RouteInfo = {
+  /**
+   * The HTTP method, upper-case (`GET`).
+   */
+  method: string,
+  /**
+   * The path, parameters written `:name`: below the plugin's prefix in a
+   * plugin's `Routes`, the full path in `GET /raclette/plugins`.
+   */
+  path: string,
+  /**
+   * The data operation this route performs, if declared.
+   */
+  operation?: DataOperation,
+};
+
+/**
+ * A widget in the catalogue of `GET /raclette/plugins`.
+ */
+export type Widget = {
+  /**
+   * The folder name under `client/widgets/`.
+   */
+  id: string,
+  /**
+   * The plugin's key.
+   */
+  pluginKey: string,
+  /**
+   * How the widget presents itself (`details` of `setup.ts`).
+   */
+  details: WidgetDetails,
+  /**
+   * What can be configured, by field name (`config` of `setup.ts`).
+   */
+  config: { [key in string]: WidgetConfigField },
+  /**
+   * URL of the module that mounts it.
+   */
+  module: string,
+};
+
+/**
+ * One configurable field of a widget.
+ */
+export type WidgetConfigField = {
+  /**
+   * The type of its value.
+   */
+  type: WidgetFieldType,
+  /**
+   * The value when a page gives none (`null` is a value).
+   */
+  default?: unknown,
+  /**
+   * A label for editors.
+   */
+  label?: string,
+  /**
+   * How an editor offers it.
+   */
+  editor?: WidgetEditor,
+};
+
+/**
+ * How a widget presents itself in catalogues.
+ */
+export type WidgetDetails = {
+  /**
+   * Its title (a plugin may translate it under `widgets.<id>.title`).
+   */
+  title: string,
+  /**
+   * A CSS color.
+   */
+  color?: string,
+  /**
+   * An icon name.
+   */
+  icon?: string,
+  /**
+   * Image URLs.
+   */
+  images?: Array<string>,
+  /**
+   * A longer text.
+   */
+  description?: string,
+};
+
+/**
+ * How an editor offers a widget config field.
+ */
+export type WidgetEditor = {
+  /**
+   * The input to use.
+   */
+  inputType: WidgetInputType,
+  /**
+   * The smallest number accepted.
+   */
+  min?: number,
+  /**
+   * The largest number accepted.
+   */
+  max?: number,
+  /**
+   * The step between numbers.
+   */
+  step?: number,
+  /**
+   * The values a `select` or `multiselect` offers.
+   */
+  selectionValues?: Array<unknown>,
+};
+
+/**
+ * The type of a widget config field's value.
+ */
+export type WidgetFieldType = "string" | "number" | "boolean" | "array" | "object";
+
+/**
+ * The input an editor shows for a widget config field.
+ */
+export type WidgetInputType = "text" | "number" | "checkbox" | "switch" | "select" | "multiselect";

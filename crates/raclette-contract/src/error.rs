@@ -1,0 +1,49 @@
+//! The JSON body of every error answer.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The JSON body of an error answer, the shape the original framework's
+/// clients know: `{ "statusCode": 400, "error": "Bad Request", "message":
+/// "…", "field": "name" }` (`field` only when one field is at fault).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The HTTP status code.
+    pub status_code: u16,
+    /// The status code's reason phrase, such as `Bad Request`.
+    pub error: String,
+    /// What went wrong.
+    pub message: String,
+    /// The request field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
+}
+
+impl ErrorBody {
+    /// A body for status `status_code` with reason phrase `error`.
+    ///
+    /// ```
+    /// let body = raclette_contract::ErrorBody::new(404, "Not Found", "no todo 7").with_field("_id");
+    /// assert_eq!(
+    ///     serde_json::to_value(&body).unwrap(),
+    ///     serde_json::json!({ "statusCode": 404, "error": "Not Found", "message": "no todo 7", "field": "_id" })
+    /// );
+    /// ```
+    pub fn new(status_code: u16, error: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody {
+            status_code,
+            error: error.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// Names the request field at fault.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}

@@ -1,0 +1,191 @@
+//! Routes as the framework lists them, and the data operations declared on
+//! them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::typescript::{TypeScriptDeclarations, name_of};
+
+/// How a data operation changes the client store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationKind {
+    /// Reads items; they are added to (or replaced in) the store.
+    Read,
+    /// Creates an item; it is added to the store.
+    Create,
+    /// Changes an item; it is merged into the store.
+    Update,
+    /// Soft-deletes an item; it leaves the store.
+    Delete,
+    /// Removes an item for good; it leaves the store.
+    DeleteHard,
+}
+
+/// Declares a route as a data operation, so that the plugin's client API
+/// (`$data.<type>.<name>(…)` in the browser) is generated from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DataOperation {
+    /// The data type, such as `todo`.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The operation's name, such as `getAll`.
+    pub name: String,
+    /// How it changes the client store.
+    pub kind: OperationKind,
+    /// Events broadcast after it, each on channel `<plugin key>--<event>`.
+    pub events: Vec<String>,
+    /// The type of the items it answers with, when named with
+    /// [`DataOperation::items`]. Not part of the JSON: it only reaches the
+    /// generated TypeScript declarations.
+    #[serde(skip)]
+    pub items: Option<ItemType>,
+}
+
+impl DataOperation {
+    /// An operation of any kind.
+    pub fn new(data_type: &str, name: &str, kind: OperationKind) -> Self {
+        DataOperation {
+            data_type: data_type.to_owned(),
+            name: name.to_owned(),
+            kind,
+            events: Vec::new(),
+            items: None,
+        }
+    }
+
+    /// A read.
+    pub fn read(data_type: &str, name: &str) -> Self {
+        Self::new(data_type, name, OperationKind::Read)
+    }
+
+    /// A create.
+    pub fn create(data_type: &str, name: &str) -> Self {
+        Self::new(data_type, name, OperationKind::Create)
+    }
+
+    /// An update.
+    pub fn update(data_type: &str, name: &str) -> Self {
+        Self::new(data_type, name, OperationKind::Update)
+    }
+
+    /// A soft delete.
+    pub fn delete(data_type: &str, name: &str) -> Self {
+        Self::new(data_type, name, OperationKind::Delete)
+    }
+
+    /// A hard delete.
+    pub fn delete_hard(data_type: &str, name: &str) -> Self {
+        Self::new(data_type, name, OperationKind::DeleteHard)
+    }
+
+    /// Adds an event broadcast after the operation.
+    ///
+    /// ```
+    /// use raclette_contract::{DataOperation, OperationKind};
+    ///
+    /// let op = DataOperation::create("todo", "create").broadcast("todoCreated");
+    /// assert_eq!(op.kind, OperationKind::Create);
+    /// assert_eq!(
+    ///     serde_json::to_value(&op).unwrap(),
+    ///     serde_json::json!({ "type": "todo", "name": "create", "kind": "create", "events": ["todoCreated"] })
+    /// );
+    /// ```
+    #[must_use]
+    pub fn broadcast(mut self, event: &str) -> Self {
+        self.events.push(event.to_owned());
+        self
+    }
+
+    /// Names the Rust type of the items the operation answers with (for a
+    /// list read, the type of one element), so that the plugin's generated
+    /// `.raclette/types/<plugin key>.d.ts` types `$data.<type>.<name>()`
+    /// with its real fields instead of `Record<string, unknown>`.
+    ///
+    /// The type derives `TS` (re-exported by the plugin API crate as
+    /// `raclette::TS`; ts-rs reads the serde attributes, so the declaration
+    /// matches the JSON). Types it references are declared too. The JSON of
+    /// the operation does not change.
+    ///
+    /// ```
+    /// use raclette_contract::{DataOperation, TS};
+    ///
+    /// /// One todo.
+    /// #[derive(serde::Serialize, TS)]
+    /// #[ts(crate = "raclette_contract::ts_rs")]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct Todo {
+    ///     #[serde(rename = "_id")]
+    ///     id: String,
+    ///     is_completed: bool,
+    /// }
+    ///
+    /// let op = DataOperation::read("todo", "getAll").items::<Todo>();
+    /// let items = op.items.as_ref().unwrap();
+    /// assert_eq!(items.name, "Todo");
+    /// assert!(items.declarations["Todo"].contains("_id: string, isCompleted: boolean"));
+    /// ```
+    ///
+    /// In a plugin, through the plugin API crate:
+    ///
+    /// ```ignore
+    /// #[derive(serde::Serialize, raclette::TS)]
+    /// #[ts(crate = "raclette::ts_rs")]
+    /// pub struct Todo { /* … */ }
+    ///
+    /// Routes::new()
+    ///     .get("/todo/all", all)
+    ///     .operation(DataOperation::read("todo", "getAll").items::<Todo>())
+    /// ```
+    #[must_use]
+    pub fn items<T: TS + 'static + ?Sized>(mut self) -> Self {
+        self.items = Some(ItemType::of::<T>());
+        self
+    }
+}
+
+/// The TypeScript form of the items of a data operation: the type's name and
+/// the declarations it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemType {
+    /// The TypeScript name of the item type, such as `Todo`.
+    pub name: String,
+    /// `export type …;` declarations of the type and of every named type it
+    /// references, by TypeScript name.
+    pub declarations: BTreeMap<String, String>,
+}
+
+impl ItemType {
+    /// The item type of Rust type `T`.
+    ///
+    /// ```
+    /// let items = raclette_contract::ItemType::of::<String>();
+    /// assert_eq!(items.name, "string");
+    /// assert!(items.declarations.is_empty());
+    /// ```
+    pub fn of<T: TS + 'static + ?Sized>() -> Self {
+        let mut declarations = TypeScriptDeclarations::default();
+        declarations.add::<T>();
+        ItemType {
+            name: name_of::<T>(),
+            declarations: declarations.into_map(),
+        }
+    }
+}
+
+/// One route as the framework lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RouteInfo {
+    /// The HTTP method, upper-case (`GET`).
+    pub method: String,
+    /// The path, parameters written `:name`: below the plugin's prefix in a
+    /// plugin's `Routes`, the full path in `GET /raclette/plugins`.
+    pub path: String,
+    /// The data operation this route performs, if declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub operation: Option<DataOperation>,
+}
