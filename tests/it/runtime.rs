@@ -90,6 +90,12 @@ async fn routes_live_under_the_prefix_with_every_method_and_parameters() {
     assert_eq!(shop["author"], "acme");
     assert_eq!(shop["version"], "1.0.0");
     assert_eq!(shop["enabled"], true);
+    assert_eq!(shop["builtin"], false);
+    assert!(
+        shop["dependencies"].is_object(),
+        "dependencies are a map of folder to version requirement: {}",
+        shop["dependencies"]
+    );
     let routes: Vec<(String, String)> = shop["routes"]
         .as_array()
         .unwrap()

@@ -1,9 +1,10 @@
 //! Client halves at the command line: validation for `raclette check` and
 //! the TypeScript declaration files under `.raclette/types/`.
 
-use std::{path::Path, process::Command};
+use std::{collections::BTreeMap, path::Path, process::Command};
 
 use raclette_client::ClientFiles;
+use raclette_contract::DataApiDescription;
 use raclette_discovery::{AppModel, Problem};
 
 use crate::{CliError, host::write_if_changed};
@@ -42,7 +43,7 @@ fn problems_in(app: &Path, folders: &[&str]) -> Vec<Problem> {
         let base = format!("plugins/{folder}/client");
         let files = ClientFiles::Disk(app.join("plugins").join(folder).join("client"));
         let (_, widget_problems) =
-            raclette_client::widgets::discover(&files, &format!("plugin_{folder}"), "");
+            raclette_client::widgets::discover(&files, &raclette_contract::plugin_key(folder), "");
         for p in widget_problems {
             let file = format!("{base}/{}", p.file);
             problems.push(match p.field {
@@ -70,7 +71,8 @@ fn problems_in(app: &Path, folders: &[&str]) -> Vec<Problem> {
     problems
 }
 
-/// Asks the built app for every plugin's data API and writes
+/// Asks the built app for every plugin's data API (with the item types its
+/// operations name) and writes
 /// `.raclette/types/<plugin key>.d.ts` for each.
 pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliError> {
     let output = Command::new(binary)
@@ -85,14 +87,18 @@ pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliErr
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    let configs: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|err| {
-        CliError::Message(format!("the app's data API description is not JSON: {err}"))
-    })?;
+    let descriptions: BTreeMap<String, DataApiDescription> = serde_json::from_slice(&output.stdout)
+        .map_err(|err| {
+            CliError::Message(format!(
+                "the app's data API description is not what this CLI expects \
+                 (is the framework checkout of another version?): {err}"
+            ))
+        })?;
     let dir = app.join(".raclette").join("types");
-    for (key, config) in configs.as_object().into_iter().flatten() {
+    for (key, description) in &descriptions {
         write_if_changed(
             &dir.join(format!("{key}.d.ts")),
-            &raclette_client::declaration_file(config),
+            &raclette_client::declaration_file(description),
         )?;
     }
     Ok(())

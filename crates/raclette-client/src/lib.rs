@@ -11,6 +11,11 @@
 //! generates the plugin's data API ([`client_config`]) from the data
 //! operations its server routes declare.
 //!
+//! The JSON shapes it produces are types of `raclette-contract`. Serving
+//! over HTTP (`ClientServer`, with axum) is behind the cargo feature
+//! `server`, which the runtime enables; without it (the CLI) the crate
+//! builds no HTTP stack.
+//!
 //! oxc is pinned with `=` because its API moves between minor releases;
 //! only the parser, the TypeScript transform and the code generator are used.
 //! The protocol between this crate and the browser runtime is described in
@@ -21,13 +26,15 @@ mod compile;
 mod data_api;
 mod files;
 mod literal;
+#[cfg(feature = "server")]
 mod serve;
 pub mod widgets;
 
 pub use assets::{runtime_file, runtime_files, shell_html};
 pub use compile::{CompileCache, CompileError, compile};
-pub use data_api::{client_config, declaration_file};
+pub use data_api::{client_config, data_api_description, declaration_file};
 pub use files::ClientFiles;
 pub use literal::exported_literals;
+#[cfg(feature = "server")]
 pub use serve::ClientServer;
 pub use widgets::{Widget, WidgetProblem};

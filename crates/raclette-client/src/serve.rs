@@ -88,7 +88,13 @@ fn error_module(error: &crate::CompileError) -> String {
 }
 
 fn not_found(path: &str) -> Response {
-    raclette::HttpError::not_found(format!("no client file {path}")).into_response()
+    let status = StatusCode::NOT_FOUND;
+    let body = raclette_contract::ErrorBody::new(
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Not Found"),
+        format!("no client file {path}"),
+    );
+    (status, axum::Json(body)).into_response()
 }
 
 async fn runtime(

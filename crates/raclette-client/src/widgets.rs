@@ -2,26 +2,12 @@
 //! config schema, read without running it) and `<Name>Widget.ts` (the module
 //! that mounts the widget).
 
-use serde::Serialize;
+use raclette_contract::{WidgetFieldType, WidgetInputType};
 use serde_json::Value;
 
-use crate::{ClientFiles, literal::exported_literals};
+pub use raclette_contract::Widget;
 
-/// A widget in the catalogue of `GET /raclette/plugins`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Widget {
-    /// The folder name under `client/widgets/`.
-    pub id: String,
-    /// The plugin's key.
-    pub plugin_key: String,
-    /// `details`: title, color, icon, images, description.
-    pub details: Value,
-    /// `config`: the options schema.
-    pub config: Value,
-    /// URL of the module that mounts it.
-    pub module: String,
-}
+use crate::{ClientFiles, literal::exported_literals};
 
 /// A problem with a widget declaration: file, field, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,15 +20,10 @@ pub struct WidgetProblem {
     pub message: String,
 }
 
-const INPUT_TYPES: &[&str] = &[
-    "text",
-    "number",
-    "checkbox",
-    "switch",
-    "select",
-    "multiselect",
-];
-const FIELD_TYPES: &[&str] = &["string", "number", "boolean", "array", "object"];
+/// The names of `values`, for messages: `a, b, c`.
+fn names(values: impl IntoIterator<Item = &'static str>) -> String {
+    values.into_iter().collect::<Vec<_>>().join(", ")
+}
 
 /// Discovers and validates the widgets among `files`.
 pub fn discover(
@@ -113,23 +94,43 @@ pub fn discover(
             Some(details) => check_details(details, &setup, &mut problems),
         }
         check_config(&config, &setup, &mut problems);
-        if problems.len() == before {
-            let module_url = format!(
-                "{url_base}/{}",
-                module
-                    .trim_end_matches(".ts")
-                    .trim_end_matches(".js")
-                    .to_owned()
-                    + ".js"
-            );
-            widgets.push(Widget {
-                id,
-                plugin_key: plugin_key.to_owned(),
-                details: details.unwrap_or_default(),
-                config,
-                module: module_url,
-            });
+        if problems.len() != before {
+            continue;
         }
+        // Checked above, so these only fail on shapes the checks let through.
+        let typed = serde_json::from_value(details.unwrap_or_default())
+            .map_err(|e| ("details", e))
+            .and_then(|details| {
+                serde_json::from_value(config)
+                    .map(|config| (details, config))
+                    .map_err(|e| ("config", e))
+            });
+        let (details, config) = match typed {
+            Ok(typed) => typed,
+            Err((field, err)) => {
+                problems.push(WidgetProblem {
+                    file: setup.clone(),
+                    field: Some(field.into()),
+                    message: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let module_url = format!(
+            "{url_base}/{}",
+            module
+                .trim_end_matches(".ts")
+                .trim_end_matches(".js")
+                .to_owned()
+                + ".js"
+        );
+        widgets.push(Widget {
+            id,
+            plugin_key: plugin_key.to_owned(),
+            details,
+            config,
+            module: module_url,
+        });
     }
     (widgets, problems)
 }
@@ -193,11 +194,17 @@ fn check_config(config: &Value, file: &str, problems: &mut Vec<WidgetProblem>) {
             continue;
         };
         match field.get("type").and_then(Value::as_str) {
-            Some(t) if FIELD_TYPES.contains(&t) => {}
+            Some(t) if WidgetFieldType::ALL.iter().any(|f| f.as_str() == t) => {}
             _ => problem(
                 at("type"),
-                format!("expected one of {}", FIELD_TYPES.join(", ")),
+                format!(
+                    "expected one of {}",
+                    names(WidgetFieldType::ALL.map(WidgetFieldType::as_str))
+                ),
             ),
+        }
+        if field.get("label").is_some_and(|v| !v.is_string()) {
+            problem(at("label"), "expected a string".into());
         }
         let Some(editor) = field.get("editor") else {
             continue;
@@ -208,10 +215,13 @@ fn check_config(config: &Value, file: &str, problems: &mut Vec<WidgetProblem>) {
         };
         let input = editor.get("inputType").and_then(Value::as_str);
         match input {
-            Some(t) if INPUT_TYPES.contains(&t) => {}
+            Some(t) if WidgetInputType::ALL.iter().any(|i| i.as_str() == t) => {}
             _ => problem(
                 at("editor.inputType"),
-                format!("expected one of {}", INPUT_TYPES.join(", ")),
+                format!(
+                    "expected one of {}",
+                    names(WidgetInputType::ALL.map(WidgetInputType::as_str))
+                ),
             ),
         }
         for key in ["min", "max", "step"] {

@@ -54,27 +54,22 @@ impl PluginName {
 
     /// The author part, if the folder is `author__name`.
     pub fn author(&self) -> Option<&str> {
-        self.folder.split_once("__").map(|(author, _)| author)
+        raclette_contract::author_and_name(&self.folder).0
     }
 
     /// The name part.
     pub fn name(&self) -> &str {
-        self.folder
-            .split_once("__")
-            .map_or(&self.folder, |(_, name)| name)
+        raclette_contract::author_and_name(&self.folder).1
     }
 
     /// `plugin_` + folder name.
     pub fn key(&self) -> String {
-        format!("plugin_{}", self.folder)
+        raclette_contract::plugin_key(&self.folder)
     }
 
     /// `/plugin/<author>/<name>` or `/plugin/<name>`.
     pub fn route_prefix(&self) -> String {
-        match self.author() {
-            Some(author) => format!("/plugin/{author}/{}", self.name()),
-            None => format!("/plugin/{}", self.name()),
-        }
+        raclette_contract::route_prefix(&self.folder)
     }
 }
 

@@ -7,9 +7,10 @@ use raclette_discovery::AppModel;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tracing::Instrument;
 
+use raclette_contract::PluginListing;
+
 use crate::{
     StartError, database,
-    endpoints::PluginListing,
     mount::{self, MountOptions},
 };
 

@@ -11,59 +11,21 @@ use axum::{
     routing::get,
 };
 use raclette::HttpError;
-use serde::Serialize;
-
-/// One plugin as `GET /raclette/plugins` lists it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PluginListing {
-    /// `plugin_<folder>`.
-    pub key: String,
-    /// Name part of the folder.
-    pub name: String,
-    /// Author part of the folder, if any.
-    pub author: Option<String>,
-    /// Version from the metadata.
-    pub version: String,
-    /// Description from the metadata.
-    pub description: String,
-    /// Whether it is enabled.
-    pub enabled: bool,
-    /// Its dependencies: folder name to version requirement.
-    pub dependencies: std::collections::BTreeMap<String, String>,
-    /// Where its routes are mounted.
-    pub route_prefix: String,
-    /// Its routes with their full paths (empty when disabled).
-    pub routes: Vec<raclette::RouteInfo>,
-    /// Its client half, when it has one and is enabled.
-    pub client: Option<ClientListing>,
-}
-
-/// The client half of a plugin in `GET /raclette/plugins`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClientListing {
-    /// URL of the compiled `client/index.ts`, if the plugin has one.
-    pub entry: Option<String>,
-    /// URL of the plugin's generated data API.
-    pub config_url: String,
-    /// The widget catalogue.
-    pub widgets: Vec<raclette_client::Widget>,
-}
+use raclette_contract::{ClientConfig, PluginListing};
 
 /// The router of the framework endpoints.
 pub(crate) fn router(app_name: String, listing: Arc<Vec<PluginListing>>) -> Router {
     let count = listing.iter().filter(|p| p.enabled).count();
-    let configs: Arc<HashMap<String, serde_json::Value>> = Arc::new(
+    let configs: Arc<HashMap<String, ClientConfig>> = Arc::new(
         listing
             .iter()
             .filter(|p| p.enabled)
-            .map(|p| {
-                let folder = p.key.trim_start_matches("plugin_");
-                (
+            .filter_map(|p| {
+                let folder = raclette_contract::folder_of_key(&p.key)?;
+                Some((
                     p.key.clone(),
                     raclette_client::client_config(folder, &p.routes),
-                )
+                ))
             })
             .collect(),
     );

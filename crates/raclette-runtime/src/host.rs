@@ -8,14 +8,14 @@
 //! ```text
 //! <binary> [serve] [--app DIR] [--host HOST] [--port N]
 //! <binary> routes [--app DIR]
-//! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API)
+//! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API and item types)
 //! ```
 //!
 //! `--app` (default: the `RACLETTE_APP_DIR` variable, else the current
 //! folder) is where `raclette.toml` and `data/` are looked for; without a
 //! `raclette.toml` there, the one embedded at build time is used.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
 
 use raclette::Plugin;
 use raclette_client::ClientFiles;
@@ -174,24 +174,15 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
     }
     if args.command == "client-config" {
         let listing = app.inspect().await.map_err(|e| e.to_string())?;
-        let configs: serde_json::Map<String, serde_json::Value> = listing
-            .iter()
-            .filter(|p| p.enabled)
-            .map(|p| {
-                (
-                    p.key.clone(),
-                    raclette_client::client_config(p.key.trim_start_matches("plugin_"), &p.routes),
-                )
-            })
-            .collect();
-        say(&serde_json::Value::Object(configs).to_string());
+        let descriptions = data_api_descriptions(&listing);
+        say(&serde_json::to_string(&descriptions).map_err(|e| e.to_string())?);
         return Ok(());
     }
     if args.command == "routes" {
         let listing = app.inspect().await.map_err(|e| e.to_string())?;
         for plugin in listing {
             for route in plugin.routes {
-                let folder = plugin.key.trim_start_matches("plugin_");
+                let folder = raclette_contract::folder_of_key(&plugin.key).unwrap_or(&plugin.key);
                 say(&format!("{:<7} {:<50} {folder}", route.method, route.path));
             }
         }
@@ -212,6 +203,26 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     say("raclette: stopped");
     Ok(())
+}
+
+/// What the `client-config` command prints: every enabled plugin's data
+/// API with the item types its operations name, by plugin key. The CLI
+/// writes `.raclette/types/<plugin key>.d.ts` from it
+/// ([`raclette_client::declaration_file`]).
+pub fn data_api_descriptions(
+    listing: &[raclette_contract::PluginListing],
+) -> BTreeMap<String, raclette_contract::DataApiDescription> {
+    listing
+        .iter()
+        .filter(|p| p.enabled)
+        .filter_map(|p| {
+            let folder = raclette_contract::folder_of_key(&p.key)?;
+            Some((
+                p.key.clone(),
+                raclette_client::data_api_description(folder, &p.routes),
+            ))
+        })
+        .collect()
 }
 
 /// Sets up logging as a generated host does: to stderr, filtered by

@@ -41,5 +41,5 @@ mod mount;
 mod plugin_span;
 
 pub use app::{App, Built, RunningApp};
-pub use endpoints::PluginListing;
 pub use error::StartError;
+pub use raclette_contract::{ClientListing, PluginListing};

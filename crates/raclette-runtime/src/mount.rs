@@ -15,12 +15,9 @@ use tracing::Instrument;
 
 use raclette_client::ClientFiles;
 
-use crate::{
-    StartError, endpoints,
-    endpoints::{ClientListing, PluginListing},
-    migrate,
-    plugin_span::PluginSpanLayer,
-};
+use raclette_contract::{ClientListing, PluginListing};
+
+use crate::{StartError, endpoints, migrate, plugin_span::PluginSpanLayer};
 
 /// One mounted plugin: its parts and the span its work runs in.
 pub(crate) struct Mounted {
@@ -142,6 +139,7 @@ pub(crate) fn listing(
                 version: plugin.manifest.version.to_string(),
                 description: plugin.manifest.description.clone(),
                 enabled: plugin.enabled,
+                builtin: false,
                 dependencies: plugin
                     .manifest
                     .dependencies
@@ -160,8 +158,8 @@ pub(crate) fn listing(
 
 /// The client half of one plugin: entry, config URL, widget catalogue.
 fn client_listing(folder: &str, files: &ClientFiles) -> ClientListing {
-    let key = format!("plugin_{folder}");
-    let base = format!("/raclette/client/{key}");
+    let key = raclette_contract::plugin_key(folder);
+    let base = raclette_contract::client_files_url(&key);
     let (widgets, problems) = raclette_client::widgets::discover(files, &key, &base);
     for problem in problems {
         let field = problem
@@ -174,7 +172,7 @@ fn client_listing(folder: &str, files: &ClientFiles) -> ClientListing {
         entry: files
             .resolve("index.js")
             .map(|_| format!("{base}/index.js")),
-        config_url: format!("/raclette/plugins/{key}/client-config"),
+        config_url: raclette_contract::client_config_url(&key),
         widgets,
     }
 }
@@ -192,7 +190,9 @@ pub(crate) fn full_path(prefix: &str, path: &str) -> String {
 pub(crate) fn check_clashes(listing: &[PluginListing]) -> Result<(), StartError> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for plugin in listing {
-        let folder = plugin.key.trim_start_matches("plugin_").to_owned();
+        let folder = raclette_contract::folder_of_key(&plugin.key)
+            .unwrap_or(&plugin.key)
+            .to_owned();
         let mut own = std::collections::BTreeSet::new();
         for route in &plugin.routes {
             let shape = route
@@ -228,14 +228,14 @@ pub(crate) fn assemble(
     let shell: Arc<str> = raclette_client::shell_html(&app_name).into();
     let mut client_server = raclette_client::ClientServer::new();
     for (folder, files) in clients {
-        client_server.plugin(&format!("plugin_{folder}"), &folder, files);
+        client_server.plugin(&raclette_contract::plugin_key(&folder), &folder, files);
     }
     let mut app = endpoints::router(app_name, listing.clone()).merge(client_server.router());
     let mut app_layers = Vec::new();
     for m in mounted.iter_mut() {
         let prefix = listing
             .iter()
-            .find(|p| p.key == format!("plugin_{}", m.folder))
+            .find(|p| p.key == raclette_contract::plugin_key(&m.folder))
             .map(|p| p.route_prefix.clone())
             .unwrap_or_default();
         let folder = m.folder.clone();
@@ -281,10 +281,11 @@ fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
     let message = panic_message(panic);
     tracing::error!(target: "raclette::panic", plugin = %folder, panic = %message, "handler panicked");
     let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked")).body();
+    let body = serde_json::to_string(&body).unwrap_or_default();
     Response::builder()
         .status(500)
         .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
+        .body(Body::from(body))
         .expect("static response parts are valid")
 }
 

@@ -2,13 +2,14 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+
+use crate::ErrorBody;
 
 /// An error answer of a route: a status code and a JSON body.
 ///
-/// The body has the shape the original framework's clients know:
-/// `{ "statusCode": 400, "error": "Bad Request", "message": "…", "field": "name" }`
-/// (`field` only when one field is at fault).
+/// The body ([`ErrorBody`]) has the shape the original framework's clients
+/// know: `{ "statusCode": 400, "error": "Bad Request", "message": "…",
+/// "field": "name" }` (`field` only when one field is at fault).
 ///
 /// ```
 /// use raclette::HttpError;
@@ -78,16 +79,22 @@ impl HttpError {
     }
 
     /// The JSON body of this error.
-    pub fn body(&self) -> serde_json::Value {
-        let mut body = json!({
-            "statusCode": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-            "message": self.message,
-        });
-        if let Some(field) = &self.field {
-            body["field"] = json!(field);
+    ///
+    /// ```
+    /// let body = raclette::HttpError::not_found("no todo 7").with_field("_id").body();
+    /// assert_eq!(body.error, "Not Found");
+    /// assert_eq!(
+    ///     serde_json::to_string(&body).unwrap(),
+    ///     r#"{"statusCode":404,"error":"Not Found","message":"no todo 7","field":"_id"}"#
+    /// );
+    /// ```
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message.clone(),
+            field: self.field.clone(),
         }
-        body
     }
 }
 

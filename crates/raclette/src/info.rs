@@ -19,14 +19,11 @@ impl PluginInfo {
     ///
     /// The folder name is not validated here; discovery does that.
     pub fn new(folder: &str, version: &str) -> Self {
-        let (author, name) = match folder.split_once("__") {
-            Some((author, name)) => (Some(author.to_owned()), name.to_owned()),
-            None => (None, folder.to_owned()),
-        };
+        let (author, name) = raclette_contract::author_and_name(folder);
         PluginInfo {
             folder: folder.to_owned(),
-            author,
-            name,
+            author: author.map(str::to_owned),
+            name: name.to_owned(),
             version: version.to_owned(),
         }
     }
@@ -53,21 +50,18 @@ impl PluginInfo {
 
     /// The plugin key: `plugin_` followed by the folder name.
     pub fn key(&self) -> String {
-        format!("plugin_{}", self.folder)
+        raclette_contract::plugin_key(&self.folder)
     }
 
     /// Where the plugin's routes are mounted: `/plugin/<author>/<name>` or
     /// `/plugin/<name>`.
     pub fn route_prefix(&self) -> String {
-        match &self.author {
-            Some(author) => format!("/plugin/{author}/{}", self.name),
-            None => format!("/plugin/{}", self.name),
-        }
+        raclette_contract::route_prefix(&self.folder)
     }
 
     /// The broadcast channel of one of the plugin's events:
     /// `<plugin key>--<event>`.
     pub fn channel(&self, event: &str) -> String {
-        format!("{}--{event}", self.key())
+        raclette_contract::channel(&self.key(), event)
     }
 }

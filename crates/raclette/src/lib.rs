@@ -41,7 +41,6 @@ mod hooks;
 mod http_error;
 mod info;
 mod json;
-mod operation;
 mod plugin;
 mod registrar;
 mod routes;
@@ -52,10 +51,10 @@ pub use hooks::{Hook, HookFuture, Hooks};
 pub use http_error::HttpError;
 pub use info::PluginInfo;
 pub use json::Json;
-pub use operation::{DataOperation, OperationKind};
 pub use plugin::Plugin;
+pub use raclette_contract::{DataOperation, ErrorBody, ItemType, OperationKind, RouteInfo};
 pub use registrar::{LayerFn, PluginParts, Registrar};
-pub use routes::{RouteInfo, Routes};
+pub use routes::Routes;
 pub use services::ServiceRegistry;
 
 /// The app's database: a connection pool that speaks SQLite (the default) or
@@ -64,6 +63,31 @@ pub use services::ServiceRegistry;
 /// Write SQL with `$1`, `$2`, … placeholders in order; both engines accept
 /// them.
 pub type Database = sqlx::AnyPool;
+
+/// Derives the TypeScript declaration of a type, for
+/// [`DataOperation::items`]: `#[derive(raclette::TS)]` with
+/// `#[ts(crate = "raclette::ts_rs")]`, so that plugins need no ts-rs
+/// dependency of their own.
+///
+/// ```
+/// use raclette::{DataOperation, TS};
+///
+/// /// One todo.
+/// #[derive(serde::Serialize, TS)]
+/// #[ts(crate = "raclette::ts_rs")]
+/// #[serde(rename_all = "camelCase")]
+/// pub struct Todo {
+///     #[serde(rename = "_id")]
+///     pub id: String,
+///     pub is_completed: bool,
+/// }
+///
+/// let op = DataOperation::read("todo", "getAll").items::<Todo>();
+/// assert_eq!(op.items.unwrap().name, "Todo");
+/// ```
+pub use raclette_contract::TS;
+/// ts-rs, the crate behind [`TS`] (named in `#[ts(crate = "raclette::ts_rs")]`).
+pub use raclette_contract::ts_rs;
 
 pub use axum;
 pub use serde_json;

@@ -4,21 +4,8 @@ use axum::{
     http::Method,
     routing::{MethodFilter, on},
 };
-use serde::Serialize;
 
-use crate::DataOperation;
-
-/// One route as the framework lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RouteInfo {
-    /// The HTTP method, upper-case (`GET`).
-    pub method: String,
-    /// The path below the plugin's prefix, parameters written `:name`.
-    pub path: String,
-    /// The data operation this route performs, if declared.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation: Option<DataOperation>,
-}
+use crate::{DataOperation, RouteInfo};
 
 /// A set of routes with their handlers, built like an axum `Router`, that
 /// also remembers which method and path each route has, so that the framework
