@@ -285,6 +285,58 @@ async fn todo_client_config_is_generated_from_the_server_routes() {
 }
 
 #[tokio::test]
+async fn todo_declarations_carry_the_fields_of_the_rust_todo() {
+    let app = TempApp::new();
+    app.with_todo_plugin();
+    let listing = app
+        .app()
+        .plugin("pacifico__todo", pacifico_todo_server::plugin)
+        .inspect()
+        .await
+        .unwrap();
+    // What the host's `client-config` command prints, and the CLI reads.
+    let descriptions = raclette_runtime::host::data_api_descriptions(&listing);
+    let description = &descriptions["plugin_pacifico__todo"];
+    let through_json: raclette_contract::DataApiDescription =
+        serde_json::from_str(&serde_json::to_string(description).unwrap()).unwrap();
+    let dts = raclette_client::declaration_file(&through_json);
+    assert!(
+        dts.contains("getAll(request?: DataRequest): DataState<Todo>;"),
+        "{dts}"
+    );
+    assert!(
+        dts.contains("deleteHard(request?: DataRequest): DataState<RemovedTodo>;"),
+        "{dts}"
+    );
+    let todo = &dts[dts.find("export type Todo = {").expect(&dts)..];
+    let todo = &todo[..todo.find("};").unwrap()];
+    for field in [
+        "_id: string,",
+        "name: string,",
+        "content: string,",
+        "tags: Array<string>,",
+        "isCompleted: boolean,",
+        "isDeleted: boolean,",
+        "createdAt: string,",
+        "updatedAt: string,",
+    ] {
+        assert!(todo.contains(field), "{field} in {todo}");
+    }
+    assert!(
+        !dts.contains("= Record<string, unknown>"),
+        "every operation names its items: {dts}"
+    );
+    // The served data API does not change with the item types.
+    assert!(
+        serde_json::to_value(&description.config)
+            .unwrap()
+            .to_string()
+            .find("Todo")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn the_shell_answers_navigations_and_deep_links() {
     let app = fixture();
     let server = start(app.app()).await;

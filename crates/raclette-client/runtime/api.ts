@@ -1,24 +1,42 @@
 // HTTP for plugins: fetch with the app's base URL and credentials, JSON in
 // and out, errors as `ApiError` carrying the server's JSON error.
 
+import type { ErrorBody } from './contract.ts'
+
 /** The fetch function the runtime uses (replaceable in tests). */
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>
 
-/** A non-2xx answer. `body` is the server's JSON error when it sent one. */
+/** Whether `body` is the server's JSON error (`{ statusCode, error, message, field? }`). */
+export function isErrorBody(body: unknown): body is ErrorBody {
+  if (typeof body !== 'object' || body === null) return false
+  const b = body as Record<string, unknown>
+  return (
+    typeof b.statusCode === 'number' &&
+    typeof b.error === 'string' &&
+    typeof b.message === 'string' &&
+    (b.field === undefined || typeof b.field === 'string')
+  )
+}
+
+/** A non-2xx answer. `body` is what the server sent; `error` the server's JSON error when it is one. */
 export class ApiError extends Error {
   readonly status: number
   readonly body: unknown
+  readonly error: ErrorBody | null
   readonly response: Response
 
   constructor(response: Response, body: unknown) {
+    const error = isErrorBody(body) ? body : null
     const message =
-      typeof body === 'object' && body !== null && 'message' in body
+      error?.message ??
+      (typeof body === 'object' && body !== null && 'message' in body
         ? String((body as { message: unknown }).message)
-        : `${response.status} ${response.statusText}`
+        : `${response.status} ${response.statusText}`)
     super(message)
     this.name = 'ApiError'
     this.status = response.status
     this.body = body
+    this.error = error
     this.response = response
   }
 }

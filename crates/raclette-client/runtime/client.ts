@@ -5,10 +5,19 @@
 
 import { Runtime, type PluginApi, type PluginClientDefinition, type RuntimeOptions } from './plugins.ts'
 
-export { ApiError, createApi } from './api.ts'
+export { ApiError, createApi, isErrorBody } from './api.ts'
 export type { Api, FetchFn } from './api.ts'
+export type * from './contract.ts'
 export { buildRequest, createDataApi, mergeDataConfig } from './data.ts'
-export type { Channel, ClientConfig, DataApi, DataTypeConfig, Operation, OperationConfig, OperationOptions, OperationState } from './data.ts'
+export type {
+  DataApi,
+  DataTypeDeclaration,
+  DataTypeSpec,
+  Operation,
+  OperationDeclaration,
+  OperationOptions,
+  OperationState,
+} from './data.ts'
 export { createEventBus } from './eventbus.ts'
 export type { EventBus, EventHandler } from './eventbus.ts'
 export { I18nHub } from './i18n.ts'
@@ -25,15 +34,13 @@ export type {
   PluginClientDefinition,
   PluginInfo,
   RuntimeOptions,
-  WidgetConfigField,
   WidgetContext,
   WidgetDeclaration,
   WidgetDefinition,
-  WidgetDetails,
   WidgetRef,
 } from './plugins.ts'
 export { DataStore, GlobalStore } from './store.ts'
-export type { Item, OperationKind, StateStore } from './store.ts'
+export type { Item, StateStore } from './store.ts'
 export { mountWidget } from './widgets.ts'
 export type { MountedWidget } from './widgets.ts'
 

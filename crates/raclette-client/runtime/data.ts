@@ -2,38 +2,25 @@
 // plugin's client config, with results merged into the shared data store.
 
 import type { Api } from './api.ts'
+import type { Channel, DataTypeConfig, OperationConfig } from './contract.ts'
 import type { EventBus } from './eventbus.ts'
-import type { DataStore, Item, OperationKind } from './store.ts'
+import type { DataStore, Item } from './store.ts'
 
-/** A realtime channel an operation broadcasts on. */
-export interface Channel {
-  channel: string
-  channelKey: string
-  prefix: string
-}
+/** An operation as `data` in `index.ts` declares it: a generated one with `channels` optional. */
+export type OperationDeclaration = Omit<OperationConfig, 'channels'> & { channels?: Channel[] }
 
-/** One operation of a data type, as served in the client config. */
-export interface OperationConfig {
-  target: string
-  method: string
-  kind: OperationKind
-  channels?: Channel[]
-}
-
-/** A data type and its operations. */
-export interface DataTypeConfig {
+/** A data type as `data` in `index.ts` declares it, or adds to a generated one. */
+export interface DataTypeDeclaration {
   type?: string
   idKey?: string
-  operations: Record<string, OperationConfig>
+  operations?: Record<string, OperationDeclaration>
 }
 
-/** `GET /raclette/plugins/<key>/client-config`. */
-export interface ClientConfig {
-  pluginKey: string
-  pluginName: string
-  author: string | null
-  routePrefix: string
-  data: Record<string, DataTypeConfig>
+/** A data type as the runtime runs it: the generated config with what `index.ts` adds. */
+export interface DataTypeSpec {
+  type: string
+  idKey: string
+  operations: Record<string, OperationDeclaration>
 }
 
 /** Options of one operation call. */
@@ -79,7 +66,7 @@ const QUERY_METHODS = new Set(['get', 'head', 'delete', 'options'])
 
 /** The URL and body of a call: `:name` placeholders filled from `params`. */
 export function buildRequest(
-  operation: OperationConfig,
+  operation: OperationDeclaration,
   params: Record<string, unknown> = {},
 ): { method: string; url: string; body: Record<string, unknown> | undefined } {
   const rest: Record<string, unknown> = { ...params }
@@ -108,10 +95,10 @@ function operationFor(
   cacheScope: string,
   type: string,
   name: string,
-  config: DataTypeConfig,
-  operation: OperationConfig,
+  config: DataTypeSpec,
+  operation: OperationDeclaration,
 ): Operation {
-  const idKey = config.idKey ?? '_id'
+  const idKey = config.idKey
   return function run<T = any>(call: { params?: Record<string, unknown>; options?: OperationOptions<T> } = {}) {
     const options = call.options ?? {}
     const useStore = options.useStore !== false
@@ -230,22 +217,26 @@ function operationFor(
 /** Merges `extra` (from `index.ts`) over the generated config, per type and operation. */
 export function mergeDataConfig(
   generated: Record<string, DataTypeConfig>,
-  extra: Record<string, Partial<DataTypeConfig>> | undefined,
-): Record<string, DataTypeConfig> {
-  const merged: Record<string, DataTypeConfig> = {}
+  extra: Record<string, DataTypeDeclaration> | undefined,
+): Record<string, DataTypeSpec> {
+  const merged: Record<string, DataTypeSpec> = {}
   for (const [type, config] of Object.entries(generated)) merged[type] = { ...config, operations: { ...config.operations } }
   for (const [type, config] of Object.entries(extra ?? {})) {
     const base = merged[type] ?? { type, idKey: '_id', operations: {} }
-    merged[type] = { ...base, ...config, type, operations: { ...base.operations, ...(config.operations ?? {}) } }
+    merged[type] = {
+      type,
+      idKey: config.idKey ?? base.idKey,
+      operations: { ...base.operations, ...(config.operations ?? {}) },
+    }
   }
   return merged
 }
 
 /** `$data` for a plugin's data types. */
-export function createDataApi(ctx: DataContext, cacheScope: string, types: Record<string, DataTypeConfig>): DataApi {
+export function createDataApi(ctx: DataContext, cacheScope: string, types: Record<string, DataTypeSpec>): DataApi {
   const api: DataApi = {}
   for (const [type, config] of Object.entries(types)) {
-    const name = config.type ?? type
+    const name = config.type
     api[type] = {}
     for (const [opName, operation] of Object.entries(config.operations)) {
       api[type][opName] = operationFor(ctx, cacheScope, name, opName, config, operation)

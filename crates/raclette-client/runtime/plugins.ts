@@ -2,33 +2,11 @@
 // dependency order, runs `install`, and builds each plugin's API.
 
 import { createApi, type Api, type FetchFn } from './api.ts'
-import { createDataApi, mergeDataConfig, type ClientConfig, type DataApi, type DataTypeConfig } from './data.ts'
+import type { ClientConfig, PluginListing, WidgetConfigField, WidgetDetails } from './contract.ts'
+import { createDataApi, mergeDataConfig, type DataApi, type DataTypeDeclaration } from './data.ts'
 import { createEventBus, type EventBus } from './eventbus.ts'
 import { I18nHub, type I18n, type LocaleStorage, type Translations } from './i18n.ts'
 import { DataStore, GlobalStore, type StateStore } from './store.ts'
-
-/** A config field of a widget (see `setup.ts`). */
-export interface WidgetConfigField {
-  type: 'string' | 'number' | 'boolean' | 'array'
-  default?: unknown
-  label?: string
-  editor?: {
-    inputType: 'text' | 'number' | 'checkbox' | 'switch' | 'select' | 'multiselect'
-    min?: number
-    max?: number
-    step?: number
-    selectionValues?: unknown[]
-  }
-}
-
-/** How a widget presents itself in catalogues. */
-export interface WidgetDetails {
-  title: string
-  color?: string
-  icon?: string
-  images?: string[]
-  description?: string
-}
 
 /** What a widget's mount function receives. */
 export interface WidgetContext {
@@ -69,7 +47,7 @@ export interface PageDeclaration {
 export interface PluginClientDefinition {
   install?: (installApi: PluginApi, coreApi: CoreApi) => unknown
   i18n?: Translations
-  data?: Record<string, Partial<DataTypeConfig>>
+  data?: Record<string, DataTypeDeclaration>
   widgets?: Record<string, WidgetDeclaration>
   routes?: PageDeclaration[]
   exportComponents?: Record<string, unknown>
@@ -121,20 +99,8 @@ export interface Page extends PageDeclaration {
   pluginKey: string
 }
 
-/** An entry of `GET /raclette/plugins`. */
-export interface PluginInfo {
-  key: string
-  name: string
-  author: string | null
-  version: string
-  enabled: boolean
-  dependencies: string[]
-  client: null | {
-    entry: string | null
-    configUrl: string
-    widgets: Array<{ id: string; pluginKey: string; details: WidgetDetails; config: Record<string, WidgetConfigField>; module: string }>
-  }
-}
+/** An entry of `GET /raclette/plugins` (the generated `PluginListing`). */
+export type PluginInfo = PluginListing
 
 /** A plugin whose client half is loaded. */
 export interface LoadedPlugin {

@@ -2,6 +2,11 @@
 // addressed by dotted paths) and the data store (items normalized by data
 // type and id).
 
+import type { OperationKind } from './contract.ts'
+
+/** How a result is merged into the data store (generated from the server's type). */
+export type { OperationKind }
+
 /** Called with the new value at the subscribed path. */
 export type Subscriber = (value: unknown) => void
 
@@ -88,8 +93,6 @@ export class GlobalStore implements StateStore {
   }
 }
 
-/** How a result is merged into the data store. */
-export type OperationKind = 'read' | 'create' | 'update' | 'delete' | 'deleteHard'
 
 /** An item of a data type. */
 export type Item = Record<string, unknown>

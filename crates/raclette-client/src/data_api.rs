@@ -161,7 +161,7 @@ pub fn declaration_file(description: &DataApiDescription) -> String {
         item_of_type.insert(data_type, name);
     }
     out.push_str(&format!(
-        "/** The data API of {key}. */\nexport interface PluginData {{\n"
+        "/** The data API of {key} (a type alias, so that `api.$data as PluginData` type-checks). */\nexport type PluginData = {{\n"
     ));
     for (data_type, entry) in &config.data {
         out.push_str(&format!(

@@ -6,14 +6,19 @@ import test from 'node:test'
 
 import { client, fakeFetch, memoryStorage } from './runtime.mjs'
 
+/** A `PluginListing` (crates/raclette-client/runtime/contract.ts) as the server sends it. */
 function info(key, { enabled = true, entry = true, widgets = [] } = {}) {
   return {
     key,
     name: key,
     author: null,
     version: '1.0.0',
+    description: '',
     enabled,
-    dependencies: [],
+    builtin: false,
+    dependencies: {},
+    routePrefix: `/plugin/${key}`,
+    routes: [],
     client: {
       entry: entry ? `/raclette/client/${key}/index.js` : null,
       configUrl: `/raclette/plugins/${key}/client-config`,

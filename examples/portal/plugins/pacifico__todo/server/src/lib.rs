@@ -15,7 +15,7 @@ mod routes;
 mod store;
 
 pub use routes::routes;
-pub use store::{Todo, TodoStore};
+pub use store::{RemovedTodo, Todo, TodoStore};
 
 /// Options of the plugin (`[options]` in its metadata).
 #[derive(Debug, Clone, serde::Deserialize)]

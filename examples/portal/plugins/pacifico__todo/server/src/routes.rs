@@ -8,25 +8,45 @@ use raclette::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{Todo, TodoStore};
+use crate::{RemovedTodo, Todo, TodoStore};
 
 /// The plugin's routes, relative to its prefix `/plugin/pacifico/todo`.
 pub fn routes(store: TodoStore) -> Routes {
     Routes::new()
         .get("/todo/all", all)
-        .operation(DataOperation::read("todo", "getAll"))
+        .operation(DataOperation::read("todo", "getAll").items::<Todo>())
         .get("/todo/:_id", get_one)
-        .operation(DataOperation::read("todo", "get"))
+        .operation(DataOperation::read("todo", "get").items::<Todo>())
         .post("/todo", create)
-        .operation(DataOperation::create("todo", "create").broadcast("todoCreated"))
+        .operation(
+            DataOperation::create("todo", "create")
+                .items::<Todo>()
+                .broadcast("todoCreated"),
+        )
         .patch("/todo/:_id", update)
-        .operation(DataOperation::update("todo", "update").broadcast("todoUpdated"))
+        .operation(
+            DataOperation::update("todo", "update")
+                .items::<Todo>()
+                .broadcast("todoUpdated"),
+        )
         .patch("/todo/checkTask/:_id", check_task)
-        .operation(DataOperation::update("todo", "updateCheckTask").broadcast("todoUpdated"))
+        .operation(
+            DataOperation::update("todo", "updateCheckTask")
+                .items::<Todo>()
+                .broadcast("todoUpdated"),
+        )
         .delete("/todo/:_id", soft_delete)
-        .operation(DataOperation::delete("todo", "delete").broadcast("todoDeleted"))
+        .operation(
+            DataOperation::delete("todo", "delete")
+                .items::<Todo>()
+                .broadcast("todoDeleted"),
+        )
         .delete("/todo/:_id/hard", hard_delete)
-        .operation(DataOperation::delete_hard("todo", "deleteHard").broadcast("todoDeleted"))
+        .operation(
+            DataOperation::delete_hard("todo", "deleteHard")
+                .items::<RemovedTodo>()
+                .broadcast("todoDeleted"),
+        )
         .with_state(store)
 }
 
@@ -167,7 +187,7 @@ async fn soft_delete(
 async fn hard_delete(
     State(store): State<TodoStore>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, HttpError> {
+) -> Result<Json<RemovedTodo>, HttpError> {
     store.remove(&id).await?;
-    Ok(Json(serde_json::json!({ "_id": id, "deleted": true })))
+    Ok(Json(RemovedTodo { id, deleted: true }))
 }

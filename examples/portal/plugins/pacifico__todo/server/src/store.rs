@@ -3,7 +3,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 /// One todo, as stored and as sent to clients.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its TypeScript declaration (derived with `raclette::TS`) types the data
+/// operations that name it in the generated `.raclette/types/*.d.ts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS)]
+#[ts(crate = "raclette::ts_rs")]
 #[serde(rename_all = "camelCase")]
 pub struct Todo {
     /// Its id, a UUID v4.
@@ -23,6 +27,17 @@ pub struct Todo {
     pub created_at: String,
     /// When it last changed (RFC 3339).
     pub updated_at: String,
+}
+
+/// The answer of `DELETE /todo/:_id/hard`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS)]
+#[ts(crate = "raclette::ts_rs")]
+pub struct RemovedTodo {
+    /// The id of the removed todo.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
 }
 
 /// Todos in the app's database.

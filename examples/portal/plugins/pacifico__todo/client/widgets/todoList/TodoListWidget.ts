@@ -3,13 +3,9 @@
 // widgets showing todos update after any change.
 
 import type { WidgetContext } from '@raclette/client'
-
-interface Todo {
-  _id: string
-  name: string
-  isCompleted: boolean
-  createdAt: string
-}
+// The data API as generated from the server routes (`raclette dev` writes
+// it): `$data.todo.*` typed with the fields of the server's `Todo`.
+import type { PluginData } from '../../../../../.raclette/types/plugin_pacifico__todo'
 
 const STYLE = `
 .todo-form { display: flex; gap: 0.5rem; }
@@ -31,7 +27,8 @@ function addStyle(doc: Document): void {
 }
 
 export default function mount(el: HTMLElement, ctx: WidgetContext): () => void {
-  const { $data, $i18n } = ctx.api
+  const { $i18n } = ctx.api
+  const $data = ctx.api.$data as PluginData
   addStyle(el.ownerDocument)
   const showCompleted = ctx.config.showCompleted !== false
   const maxItems = Number(ctx.config.maxItems ?? 50)
@@ -52,10 +49,10 @@ export default function mount(el: HTMLElement, ctx: WidgetContext): () => void {
   list.className = 'todo-list'
   el.append(form, status, list)
 
-  const all = $data.todo.getAll<Todo>()
-  const create = $data.todo.create<Todo>()
-  const check = $data.todo.updateCheckTask<Todo>()
-  const remove = $data.todo.delete<Todo>()
+  const all = $data.todo.getAll()
+  const create = $data.todo.create()
+  const check = $data.todo.updateCheckTask()
+  const remove = $data.todo.delete()
 
   function render(): void {
     input.placeholder = $i18n.t('todo.placeholder')
