@@ -525,7 +525,7 @@ fn counter_plugin(app: &mut Registrar) -> raclette::Result<()> {
     app.routes(Routes::new().get("/count", move || {
         let db = db.clone();
         async move {
-            let (count,): (i64,) = raclette::sqlx::query_as("SELECT COUNT(*) FROM visits")
+            let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM visits")
                 .fetch_one(&db)
                 .await
                 .unwrap();

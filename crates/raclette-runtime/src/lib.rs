@@ -32,6 +32,7 @@
 //! ```
 
 mod app;
+pub mod builtins;
 pub mod database;
 mod endpoints;
 mod error;
@@ -42,4 +43,4 @@ mod plugin_span;
 
 pub use app::{App, Built, RunningApp};
 pub use endpoints::PluginListing;
-pub use error::StartError;
+pub use error::{MigrationError, MountFailure, StartError};

@@ -20,15 +20,18 @@ pub enum OperationKind {
 /// (`$data.<type>.<name>(…)` in the browser) is generated from the server.
 ///
 /// ```
-/// use raclette::{DataOperation, Routes};
+/// use raclette::{DataOperation, Routes, http::Method};
 ///
 /// async fn all() {}
 /// async fn create() {}
 /// let routes: Routes = Routes::new()
-///     .get("/todo/all", all)
-///     .operation(DataOperation::read("todo", "getAll"))
-///     .post("/todo", create)
-///     .operation(DataOperation::create("todo", "create").broadcast("todoCreated"));
+///     .data(Method::GET, "/todo/all", DataOperation::read("todo", "getAll"), all)
+///     .data(
+///         Method::POST,
+///         "/todo",
+///         DataOperation::create("todo", "create").broadcast("todoCreated"),
+///         create,
+///     );
 /// assert_eq!(routes.infos()[1].operation.as_ref().unwrap().events, vec!["todoCreated"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

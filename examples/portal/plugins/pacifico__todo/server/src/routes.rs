@@ -1,9 +1,7 @@
 use raclette::{
     DataOperation, HttpError, Json, Routes,
-    axum::{
-        extract::{Path, State},
-        http::StatusCode,
-    },
+    extract::{Path, State},
+    http::{Method, StatusCode},
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,20 +11,48 @@ use crate::{Todo, TodoStore};
 /// The plugin's routes, relative to its prefix `/plugin/pacifico/todo`.
 pub fn routes(store: TodoStore) -> Routes {
     Routes::new()
-        .get("/todo/all", all)
-        .operation(DataOperation::read("todo", "getAll"))
-        .get("/todo/:_id", get_one)
-        .operation(DataOperation::read("todo", "get"))
-        .post("/todo", create)
-        .operation(DataOperation::create("todo", "create").broadcast("todoCreated"))
-        .patch("/todo/:_id", update)
-        .operation(DataOperation::update("todo", "update").broadcast("todoUpdated"))
-        .patch("/todo/checkTask/:_id", check_task)
-        .operation(DataOperation::update("todo", "updateCheckTask").broadcast("todoUpdated"))
-        .delete("/todo/:_id", soft_delete)
-        .operation(DataOperation::delete("todo", "delete").broadcast("todoDeleted"))
-        .delete("/todo/:_id/hard", hard_delete)
-        .operation(DataOperation::delete_hard("todo", "deleteHard").broadcast("todoDeleted"))
+        .data(
+            Method::GET,
+            "/todo/all",
+            DataOperation::read("todo", "getAll"),
+            all,
+        )
+        .data(
+            Method::GET,
+            "/todo/:_id",
+            DataOperation::read("todo", "get"),
+            get_one,
+        )
+        .data(
+            Method::POST,
+            "/todo",
+            DataOperation::create("todo", "create").broadcast("todoCreated"),
+            create,
+        )
+        .data(
+            Method::PATCH,
+            "/todo/:_id",
+            DataOperation::update("todo", "update").broadcast("todoUpdated"),
+            update,
+        )
+        .data(
+            Method::PATCH,
+            "/todo/checkTask/:_id",
+            DataOperation::update("todo", "updateCheckTask").broadcast("todoUpdated"),
+            check_task,
+        )
+        .data(
+            Method::DELETE,
+            "/todo/:_id",
+            DataOperation::delete("todo", "delete").broadcast("todoDeleted"),
+            soft_delete,
+        )
+        .data(
+            Method::DELETE,
+            "/todo/:_id/hard",
+            DataOperation::delete_hard("todo", "deleteHard").broadcast("todoDeleted"),
+            hard_delete,
+        )
         .with_state(store)
 }
 
