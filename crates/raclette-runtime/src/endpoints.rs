@@ -29,6 +29,8 @@ pub struct PluginListing {
     pub description: String,
     /// Whether it is enabled.
     pub enabled: bool,
+    /// Whether it ships with the framework.
+    pub builtin: bool,
     /// Its dependencies: folder name to version requirement.
     pub dependencies: std::collections::BTreeMap<String, String>,
     /// Where its routes are mounted.

@@ -172,6 +172,7 @@ pub(crate) fn listing(
                 version: plugin.manifest.version.to_string(),
                 description: plugin.manifest.description.clone(),
                 enabled: plugin.enabled,
+                builtin: plugin.builtin,
                 dependencies: plugin
                     .manifest
                     .dependencies
