@@ -364,11 +364,8 @@ async fn a_second_broadcaster_is_refused_naming_both_plugins() {
     .await;
     assert!(
         matches!(
-            &failure,
-            raclette_runtime::StartError::Mount {
-                plugin,
-                cause: raclette_runtime::MountFailure::Setup(raclette::Error::BroadcasterTwice { provider, .. }),
-            } if plugin == "acme__two" && provider == "acme__one"
+            failure.mount_failure(),
+            Some(("acme__two", raclette_runtime::MountFailure::Setup(raclette::Error::BroadcasterTwice { provider, .. })))  if provider == "acme__one"
         ),
         "{failure:?}"
     );

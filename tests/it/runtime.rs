@@ -314,17 +314,12 @@ async fn options_of_the_wrong_type_stop_start_up_naming_plugin_and_field() {
     app.plugin("acme__shop", "1.0.0", &[], SHOP_DEFAULTS);
     app.config("name = \"fixture\"\n[plugins.acme__shop.options.db]\npool = \"many\"\n");
     let failure = start_error(app.app().plugin("acme__shop", options_plugin)).await;
-    let StartError::Mount {
-        plugin,
-        cause: MountFailure::Setup(raclette::Error::Options { field, .. }),
-    } = &failure
+    let Some((plugin, MountFailure::Setup(raclette::Error::Options { field, .. }))) =
+        failure.mount_failure()
     else {
         panic!("expected an options error, got {failure:?}");
     };
-    assert_eq!(
-        (plugin.as_str(), field.as_str()),
-        ("acme__shop", "options.db.pool")
-    );
+    assert_eq!((plugin, field.as_str()), ("acme__shop", "options.db.pool"));
     // The message alone is enough to fix it.
     let error = failure.to_string();
     assert!(error.contains("field `options.db.pool`"), "{error}");
@@ -379,11 +374,8 @@ async fn services_are_shared_with_dependants_only() {
     let failure = start_error(build(true)).await;
     assert!(
         matches!(
-            &failure,
-            StartError::Mount {
-                plugin,
-                cause: MountFailure::Setup(raclette::Error::ServiceNotDependency { provider, .. }),
-            } if plugin == "acme__stranger" && provider == "acme__prices"
+            failure.mount_failure(),
+            Some(("acme__stranger", MountFailure::Setup(raclette::Error::ServiceNotDependency { provider, .. })))  if provider == "acme__prices"
         ),
         "{failure:?}"
     );
@@ -470,11 +462,14 @@ async fn a_failing_mount_names_the_plugin_and_the_cause() {
     .await;
     assert!(
         matches!(
-            &failure,
-            StartError::Mount {
-                plugin,
-                cause: MountFailure::Hook { stage: "before_mount", source: raclette::Error::Other(_) },
-            } if plugin == "acme__shop"
+            failure.mount_failure(),
+            Some((
+                "acme__shop",
+                MountFailure::Hook {
+                    stage: "before_mount",
+                    source: raclette::Error::Other(_)
+                }
+            ))
         ),
         "{failure:?}"
     );
@@ -489,9 +484,8 @@ async fn a_failing_mount_names_the_plugin_and_the_cause() {
     .await;
     assert!(
         matches!(
-            &failure,
-            StartError::Mount { plugin, cause: MountFailure::Setup(raclette::Error::Other(_)) }
-                if plugin == "acme__shop"
+            failure.mount_failure(),
+            Some(("acme__shop", MountFailure::Setup(raclette::Error::Other(_))))
         ),
         "{failure:?}"
     );
@@ -637,11 +631,8 @@ async fn migrations_are_applied_once_in_dependency_order_and_recorded() {
     .await;
     assert!(
         matches!(
-            &error,
-            StartError::Mount {
-                plugin,
-                cause: MountFailure::Migration(MigrationError::Changed { version: 1, name }),
-            } if plugin == "acme__stats" && name == "visits"
+            error.mount_failure(),
+            Some(("acme__stats", MountFailure::Migration(MigrationError::Changed { version: 1, name })))  if name == "visits"
         ),
         "{error:?}"
     );

@@ -223,13 +223,13 @@ impl Built {
         for (folder, span, hooks) in &mut self.hooks {
             for hook in std::mem::take(&mut hooks.mounted) {
                 if let Err(source) = hook().instrument(span.clone()).await {
-                    return Err(StartError::Mount {
-                        plugin: folder.clone(),
-                        cause: crate::MountFailure::Hook {
+                    return Err(StartError::mount(
+                        folder.clone(),
+                        crate::MountFailure::Hook {
                             stage: "mounted",
                             source,
                         },
-                    });
+                    ));
                 }
             }
         }

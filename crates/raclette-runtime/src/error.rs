@@ -14,7 +14,7 @@ pub enum StartError {
         plugin: String,
         /// What went wrong.
         #[source]
-        cause: MountFailure,
+        cause: Box<MountFailure>,
     },
     /// Two routes of different plugins would answer the same requests.
     #[error("route clash: {path} is claimed by plugin {first} and by plugin {second}")]
@@ -119,4 +119,30 @@ pub enum MigrationError {
     /// Reading or recording migrations failed.
     #[error("recording migrations: {0}")]
     Bookkeeping(#[from] sqlx::Error),
+}
+
+impl StartError {
+    /// A mount failure of `plugin`.
+    pub(crate) fn mount(plugin: impl Into<String>, cause: MountFailure) -> Self {
+        StartError::Mount {
+            plugin: plugin.into(),
+            cause: Box::new(cause),
+        }
+    }
+
+    /// The plugin and cause, when a plugin failed to mount.
+    ///
+    /// ```
+    /// # fn f(err: raclette_runtime::StartError) {
+    /// if let Some((plugin, cause)) = err.mount_failure() {
+    ///     eprintln!("{plugin}: {cause}");
+    /// }
+    /// # }
+    /// ```
+    pub fn mount_failure(&self) -> Option<(&str, &MountFailure)> {
+        match self {
+            StartError::Mount { plugin, cause } => Some((plugin, cause)),
+            _ => None,
+        }
+    }
 }

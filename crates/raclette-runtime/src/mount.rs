@@ -70,10 +70,7 @@ pub(crate) async fn mount(
     for plugin in model.enabled() {
         let folder = plugin.folder().to_owned();
         let span = tracing::info_span!("plugin", plugin = %folder);
-        let fail = |cause: MountFailure| StartError::Mount {
-            plugin: folder.clone(),
-            cause,
-        };
+        let fail = |cause: MountFailure| StartError::mount(folder.clone(), cause);
         if options.run_migrations {
             migrate::apply(db, &folder, &plugin.migrations)
                 .instrument(span.clone())
@@ -298,9 +295,8 @@ pub(crate) fn assemble(
                 .layer(PluginSpanLayer::new(span));
             current.nest(&prefix, router)
         }));
-        app = result.map_err(|panic| StartError::Mount {
-            plugin: folder,
-            cause: MountFailure::Routes(panic_message(&*panic)),
+        app = result.map_err(|panic| {
+            StartError::mount(folder, MountFailure::Routes(panic_message(&*panic)))
         })?;
     }
     let mut app = app

@@ -14,6 +14,14 @@ use serde::Serialize;
 use crate::{HttpError, PluginInfo, Project, scope::PluginScope};
 
 /// One message on one channel.
+///
+/// ```
+/// # fn f(broadcast: raclette::Broadcast) {
+/// // Sent by the framework after `POST /plugin/pacifico/todo/todo`:
+/// // { channelKey: "plugin_pacifico__todo--todoCreated", pluginKey: "plugin_pacifico__todo",
+/// //   event: "todoCreated", project: "default", items: [ { "_id": …, "name": … } ] }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BroadcastMessage {

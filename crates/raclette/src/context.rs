@@ -41,6 +41,12 @@ pub struct User {
 impl User {
     /// A user with no roles and no permissions; the display name is the
     /// email until [`User::with_display_name`] sets one.
+    ///
+    /// ```
+    /// let user = raclette::User::new("u1", "ada@example.com");
+    /// assert_eq!(user.display_name, "ada@example.com");
+    /// assert!(user.roles.is_empty());
+    /// ```
     pub fn new(id: impl Into<String>, email: impl Into<String>) -> Self {
         let email = email.into();
         User {

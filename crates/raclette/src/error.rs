@@ -1,12 +1,33 @@
 use std::fmt;
 
 /// The result of a plugin's set-up code.
+///
+/// ```
+/// pub fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+///     let _options: serde_json::Value = app.options()?;
+///     Ok(())
+/// }
+/// # let _ = plugin;
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What can go wrong while a plugin sets itself up.
 ///
 /// Every variant names the plugin and says what was expected, so that the
 /// message printed at start-up is enough to fix the problem.
+///
+/// ```
+/// fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+///     match app.service::<String>() {
+///         Err(raclette::Error::ServiceMissing { service, .. }) => {
+///             raclette::tracing::warn!("{service} is not provided; running without it");
+///             Ok(())
+///         }
+///         other => other.map(drop),
+///     }
+/// }
+/// # let _ = plugin;
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

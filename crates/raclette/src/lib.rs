@@ -85,9 +85,21 @@ pub use scope::Service;
 ///
 /// Write SQL with `$1`, `$2`, … placeholders in order; both engines accept
 /// them. Queries are built with [`db`].
+///
+/// ```
+/// # async fn f(app: &mut raclette::Registrar<'_>) -> Result<(), raclette::db::Error> {
+/// let db: raclette::Database = app.database();
+/// raclette::db::query("SELECT 1").execute(&db).await?;
+/// # Ok(()) }
+/// ```
 pub type Database = sqlx::AnyPool;
 
 /// A request or response body.
+///
+/// ```
+/// let body = raclette::Body::from("hello");
+/// # let _ = body;
+/// ```
 pub type Body = axum::body::Body;
 
 /// HTTP types: methods, status codes, headers, requests and responses.

@@ -17,6 +17,14 @@ use crate::{
 pub type LayerFn = Box<dyn FnOnce(Router) -> Router + Send>;
 
 /// One plugin of the app, as [`Registrar::app_plugins`] lists it.
+///
+/// ```
+/// # fn plugin(app: &mut raclette::Registrar) {
+/// for plugin in app.app_plugins() {
+///     raclette::tracing::info!("{} {} (built in: {})", plugin.key, plugin.version, plugin.builtin);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginSummary {
