@@ -72,12 +72,12 @@ async fn todo_bare(dir: PathBuf) -> Result<(), String> {
         dir.join("plugins/pacifico__todo/server/migrations/0001_create_todos.sql"),
     )
     .map_err(|e| e.to_string())?;
-    raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(migration))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(migration))
         .execute(&db)
         .await
         .map_err(|e| e.to_string())?;
     let store = pacifico_todo_server::TodoStore::new(db, 200);
-    let (router, _, _) = pacifico_todo_server::routes(store).into_parts();
+    let router = raclette::__private::into_router(pacifico_todo_server::routes(store));
     let app = Router::new().nest(TODO_PREFIX, router);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

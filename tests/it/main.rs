@@ -1,6 +1,8 @@
 //! The integration suite: one binary, one module per area.
 
+mod builtins;
 mod client;
+mod interfaces;
 mod runtime;
 mod todo;
 mod validation;

@@ -10,6 +10,7 @@ use axum::{
     response::Response,
 };
 use raclette::{Json, Registrar, Routes};
+use raclette_runtime::{MigrationError, MountFailure, StartError};
 use raclette_tests::{TempApp, call, listed_plugin, start, start_error};
 use serde_json::{Value, json};
 
@@ -318,11 +319,15 @@ async fn options_of_the_wrong_type_stop_start_up_naming_plugin_and_field() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], SHOP_DEFAULTS);
     app.config("name = \"fixture\"\n[plugins.acme__shop.options.db]\npool = \"many\"\n");
-    let error = start_error(app.app().plugin("acme__shop", options_plugin)).await;
-    assert!(
-        error.contains("plugin acme__shop failed to mount"),
-        "{error}"
-    );
+    let failure = start_error(app.app().plugin("acme__shop", options_plugin)).await;
+    let Some((plugin, MountFailure::Setup(raclette::Error::Options { field, .. }))) =
+        failure.mount_failure()
+    else {
+        panic!("expected an options error, got {failure:?}");
+    };
+    assert_eq!((plugin, field.as_str()), ("acme__shop", "options.db.pool"));
+    // The message alone is enough to fix it.
+    let error = failure.to_string();
     assert!(error.contains("field `options.db.pool`"), "{error}");
     assert!(
         error.contains("invalid type: string \"many\", expected u32"),
@@ -372,11 +377,15 @@ async fn services_are_shared_with_dependants_only() {
     assert_eq!(reply.text, "cheese costs 12");
     server.shutdown().await.unwrap();
 
-    let error = start_error(build(true)).await;
+    let failure = start_error(build(true)).await;
     assert!(
-        error.contains("plugin acme__stranger failed to mount"),
-        "{error}"
+        matches!(
+            failure.mount_failure(),
+            Some(("acme__stranger", MountFailure::Setup(raclette::Error::ServiceNotDependency { provider, .. })))  if provider == "acme__prices"
+        ),
+        "{failure:?}"
     );
+    let error = failure.to_string();
     assert!(
         error.contains("add `acme__prices` to [dependencies] in its raclette.plugin.toml"),
         "{error}"
@@ -452,26 +461,46 @@ async fn hooks_run_in_dependency_order_and_unmount_in_reverse_after_in_flight_re
 async fn a_failing_mount_names_the_plugin_and_the_cause() {
     let app = TempApp::new();
     app.plugin("acme__shop", "1.0.0", &[], "");
-    let error = start_error(app.app().plugin("acme__shop", |app: &mut Registrar| {
+    let failure = start_error(app.app().plugin("acme__shop", |app: &mut Registrar| {
         app.on_before_mount(|| async { Err(raclette::Error::msg("the vault is locked")) });
         Ok(())
     }))
     .await;
     assert!(
-        error.contains("plugin acme__shop failed to mount"),
-        "{error}"
+        matches!(
+            failure.mount_failure(),
+            Some((
+                "acme__shop",
+                MountFailure::Hook {
+                    stage: "before_mount",
+                    source: raclette::Error::Other(_)
+                }
+            ))
+        ),
+        "{failure:?}"
     );
-    assert!(error.contains("the vault is locked"), "{error}");
+    assert!(
+        failure.to_string().contains("the vault is locked"),
+        "{failure}"
+    );
 
-    let error = start_error(app.app().plugin("acme__shop", |_: &mut Registrar| {
+    let failure = start_error(app.app().plugin("acme__shop", |_: &mut Registrar| {
         Err(raclette::Error::msg("no licence key"))
     }))
     .await;
     assert!(
-        error.contains("plugin acme__shop failed to mount"),
-        "{error}"
+        matches!(
+            failure.mount_failure(),
+            Some(("acme__shop", MountFailure::Setup(raclette::Error::Other(_))))
+        ),
+        "{failure:?}"
     );
-    assert!(error.contains("no licence key"), "{error}");
+    assert_eq!(
+        std::error::Error::source(&failure)
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("no licence key")
+    );
 }
 
 #[tokio::test]
@@ -518,12 +547,18 @@ async fn two_plugins_claiming_the_same_route_stop_start_up() {
             }),
     )
     .await;
-    assert!(error.contains("route clash"), "{error}");
-    assert!(error.contains("/plugin/acme/x/y"), "{error}");
-    assert!(
-        error.contains("acme") && error.contains("acme__x"),
-        "{error}"
-    );
+    let StartError::RouteClash {
+        path,
+        first,
+        second,
+    } = error
+    else {
+        panic!("expected a route clash, got {error:?}");
+    };
+    assert_eq!(path, "/plugin/acme/x/y");
+    let mut claimants = [first, second];
+    claimants.sort();
+    assert_eq!(claimants, ["acme".to_owned(), "acme__x".to_owned()]);
 }
 
 fn counter_plugin(app: &mut Registrar) -> raclette::Result<()> {
@@ -531,7 +566,7 @@ fn counter_plugin(app: &mut Registrar) -> raclette::Result<()> {
     app.routes(Routes::new().get("/count", move || {
         let db = db.clone();
         async move {
-            let (count,): (i64,) = raclette::sqlx::query_as("SELECT COUNT(*) FROM visits")
+            let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM visits")
                 .fetch_one(&db)
                 .await
                 .unwrap();
@@ -600,10 +635,12 @@ async fn migrations_are_applied_once_in_dependency_order_and_recorded() {
             .plugin("acme__base", noop),
     )
     .await;
-    assert!(error.contains("acme__stats"), "{error}");
     assert!(
-        error.contains("migration 1_visits was changed after it was applied"),
-        "{error}"
+        matches!(
+            error.mount_failure(),
+            Some(("acme__stats", MountFailure::Migration(MigrationError::Changed { version: 1, name })))  if name == "visits"
+        ),
+        "{error:?}"
     );
 }
 

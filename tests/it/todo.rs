@@ -175,17 +175,15 @@ const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 impl PgDatabase {
     async fn create() -> PgDatabase {
-        raclette::sqlx::any::install_default_drivers();
+        sqlx::any::install_default_drivers();
         let name = format!("raclette_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = raclette::sqlx::AnyPool::connect(PG_ADMIN)
+        let admin = sqlx::AnyPool::connect(PG_ADMIN)
             .await
             .expect("PostgreSQL runs on 127.0.0.1:5432 (user postgres)");
-        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name}"
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
         admin.close().await;
         PgDatabase { name }
     }
@@ -195,8 +193,8 @@ impl PgDatabase {
     }
 
     async fn drop(self) {
-        let admin = raclette::sqlx::AnyPool::connect(PG_ADMIN).await.unwrap();
-        raclette::sqlx::raw_sql(raclette::sqlx::AssertSqlSafe(format!(
+        let admin = sqlx::AnyPool::connect(PG_ADMIN).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE {} WITH (FORCE)",
             self.name
         )))

@@ -127,11 +127,11 @@ pub async fn start(app: App) -> RunningApp {
         .unwrap_or_else(|e| panic!("start-up failed: {e}"))
 }
 
-/// Starts `app`, expecting start-up to fail; returns the error message.
-pub async fn start_error(app: App) -> String {
+/// Starts `app`, expecting start-up to fail; returns the error.
+pub async fn start_error(app: App) -> raclette_runtime::StartError {
     match app.start("127.0.0.1:0".parse().expect("address")).await {
         Ok(server) => panic!("start-up was expected to fail, but {} serves", server.url()),
-        Err(error) => error.to_string(),
+        Err(error) => error,
     }
 }
 

@@ -7,18 +7,22 @@ use raclette_discovery::AppModel;
 use crate::{
     CliError,
     cargo::{self, Profile},
-    client, host,
+    client, framework, host,
 };
 
-/// Discovers the app, or fails with every problem.
+/// Discovers the app with the framework's built-in plugins, or fails with
+/// every problem.
 pub(crate) fn discover(app: &Path) -> Result<AppModel, CliError> {
-    Ok(raclette_discovery::discover(app)?)
+    Ok(raclette_discovery::discover_with(
+        app,
+        framework::builtins(app)?,
+    )?)
 }
 
 /// Prints each plugin: key, version, enabled, dependencies; fails with every
 /// problem, including those of client halves (widgets, TypeScript).
 pub(crate) fn check(app: &Path) -> Result<(), CliError> {
-    let model = match raclette_discovery::discover(app) {
+    let model = match raclette_discovery::discover_with(app, framework::builtins(app)?) {
         Ok(model) => model,
         Err(mut report) => {
             report.problems.extend(client::problems_of_folders(app));
@@ -49,7 +53,7 @@ pub(crate) fn check(app: &Path) -> Result<(), CliError> {
                 .join(", ")
         };
         println!(
-            "  {:<36} {:<10} {:<9} dependencies: {deps}",
+            "  {:<36} {:<10} {:<9} {:<9} dependencies: {deps}",
             plugin.key(),
             plugin.manifest.version.to_string(),
             if plugin.enabled {
@@ -57,6 +61,7 @@ pub(crate) fn check(app: &Path) -> Result<(), CliError> {
             } else {
                 "disabled"
             },
+            if plugin.builtin { "built-in" } else { "app" },
         );
     }
     println!("ok");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use raclette_discovery::AppConfig;
+use raclette_discovery::{AppConfig, PluginSource, Report};
 
 use crate::CliError;
 
@@ -34,4 +34,22 @@ pub(crate) fn locate(app_dir: &Path, config: &AppConfig) -> Result<PathBuf, CliE
 
 fn built_from() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The framework's built-in plugins (`plugins/` of the framework checkout
+/// the app builds against), for discovery beside the app's own.
+pub(crate) fn builtins(app_dir: &Path) -> Result<Vec<PluginSource>, CliError> {
+    // A broken raclette.toml is reported by discovery itself; the default
+    // framework location serves until it is fixed.
+    let config = std::fs::read_to_string(app_dir.join(raclette_discovery::APP_CONFIG_FILE))
+        .ok()
+        .and_then(|text| AppConfig::parse(&text).ok())
+        .unwrap_or_default();
+    let framework = locate(app_dir, &config)?;
+    let (sources, problems) = raclette_discovery::read_builtin_sources(&framework);
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(CliError::Invalid(Report { problems }))
+    }
 }

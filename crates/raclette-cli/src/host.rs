@@ -81,7 +81,8 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
 
     let mut deps = String::new();
     let mut plugins = String::new();
-    for (index, plugin) in model.plugins.iter().enumerate() {
+    // Built-in plugins are linked into the runtime itself.
+    for (index, plugin) in model.plugins.iter().enumerate().filter(|(_, p)| !p.builtin) {
         let folder = plugin.folder();
         let plugin_dir = app_dir.join("plugins").join(folder);
         let server = match &plugin.server {

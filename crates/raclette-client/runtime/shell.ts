@@ -91,19 +91,13 @@ class Shell {
     }
   }
 
+  // The page at `/` comes from a plugin (the built-in raclette__home);
+  // without one, the shell says where to go.
   #renderHome(): void {
     document.title = this.#appName
-    const list = el('ul', { class: 'raclette-home-pages' })
-    for (const page of this.#rt.pages()) {
-      const item = el('li')
-      item.append(el('a', { href: page.path, 'data-raclette-nav': '' }, this.#title(page)))
-      list.append(item)
-    }
-    const plugins = this.#rt.plugins().length
     this.#main.replaceChildren(
       el('h1', {}, this.#appName),
-      el('p', { class: 'raclette-muted' }, `${plugins} plugin${plugins === 1 ? '' : 's'} with a client half`),
-      list,
+      el('p', { class: 'raclette-muted' }, 'No plugin has a page at /. Choose a page above.'),
     )
   }
 

@@ -6,8 +6,8 @@ use std::{
 use semver::VersionReq;
 
 use crate::{
-    APP_CONFIG_FILE, AppConfig, Manifest, Migration, PLUGIN_MANIFEST_FILE, PLUGINS_DIR, PluginName,
-    Problem, Report, ServerCrate, migrations, order::dependency_order,
+    APP_CONFIG_FILE, AppConfig, BUILTIN_AUTHOR, Manifest, Migration, PLUGIN_MANIFEST_FILE,
+    PLUGINS_DIR, PluginName, Problem, Report, ServerCrate, migrations, order::dependency_order,
 };
 
 /// The raw material of one plugin, read from disk or embedded in a binary.
@@ -25,6 +25,8 @@ pub struct PluginSource {
     pub dir: Option<PathBuf>,
     /// Whether the plugin has a `client/` folder.
     pub has_client: bool,
+    /// Whether it ships with the framework (a built-in plugin).
+    pub builtin: bool,
 }
 
 /// A plugin that passed validation.
@@ -50,6 +52,8 @@ pub struct DiscoveredPlugin {
     pub dir: Option<PathBuf>,
     /// Whether it has a client half.
     pub has_client: bool,
+    /// Whether it ships with the framework (a built-in plugin).
+    pub builtin: bool,
 }
 
 impl DiscoveredPlugin {
@@ -87,9 +91,16 @@ impl AppModel {
     }
 }
 
-/// Discovers and validates the app in `app_dir`, reporting every problem at
-/// once.
+/// Discovers and validates the app in `app_dir` (without built-in
+/// plugins), reporting every problem at once.
 pub fn discover(app_dir: &Path) -> Result<AppModel, Report> {
+    discover_with(app_dir, Vec::new())
+}
+
+/// Discovers and validates the app in `app_dir` together with the
+/// framework's built-in plugins `builtins` (see [`read_builtin_sources`]),
+/// reporting every problem at once.
+pub fn discover_with(app_dir: &Path, builtins: Vec<PluginSource>) -> Result<AppModel, Report> {
     let config_path = app_dir.join(APP_CONFIG_FILE);
     let config_text = std::fs::read_to_string(&config_path).map_err(|err| Report {
         problems: vec![Problem::file(
@@ -97,7 +108,8 @@ pub fn discover(app_dir: &Path) -> Result<AppModel, Report> {
             format!("cannot be read in {} ({err}); is this a raclette app? `raclette new DIR` creates one", app_dir.display()),
         )],
     })?;
-    let (sources, mut problems) = read_plugin_sources(app_dir);
+    let (mut sources, mut problems) = read_plugin_sources(app_dir);
+    sources.extend(builtins);
     match from_sources(app_dir, Some(&config_text), sources) {
         Ok(model) if problems.is_empty() => Ok(model),
         Ok(_) => Err(Report { problems }),
@@ -106,6 +118,16 @@ pub fn discover(app_dir: &Path) -> Result<AppModel, Report> {
             Err(Report { problems })
         }
     }
+}
+
+/// Reads the framework's built-in plugins: every folder under
+/// `<framework_dir>/plugins/`, marked as built in.
+pub fn read_builtin_sources(framework_dir: &Path) -> (Vec<PluginSource>, Vec<Problem>) {
+    let (mut sources, problems) = read_plugin_sources(framework_dir);
+    for source in &mut sources {
+        source.builtin = true;
+    }
+    (sources, problems)
 }
 
 /// Reads every plugin folder under `<app_dir>/plugins/` (skipping names that
@@ -168,6 +190,7 @@ pub fn read_plugin_sources(app_dir: &Path) -> (Vec<PluginSource>, Vec<Problem>) 
             server,
             dir: Some(dir),
             has_client,
+            builtin: false,
         });
     }
     (sources, problems)
@@ -190,6 +213,11 @@ pub fn from_sources(
         }
     };
 
+    let builtin_folders: BTreeSet<String> = sources
+        .iter()
+        .filter(|s| s.builtin)
+        .map(|s| s.folder.clone())
+        .collect();
     let mut valid: BTreeMap<String, (PluginName, Manifest, PluginSource, Vec<Migration>)> =
         BTreeMap::new();
     let mut invalid_folders = BTreeSet::new();
@@ -206,6 +234,28 @@ pub fn from_sources(
                 continue;
             }
         };
+        if !source.builtin {
+            if builtin_folders.contains(&source.folder) {
+                report.push(Problem::file(
+                    &display,
+                    format!(
+                        "the name `{folder}` belongs to a built-in plugin of the framework; rename this folder (to turn the built-in off, set [plugins.{folder}] enabled = false in {APP_CONFIG_FILE})",
+                        folder = source.folder
+                    ),
+                ));
+                continue;
+            }
+            if name.author() == Some(BUILTIN_AUTHOR) {
+                report.push(Problem::file(
+                    &display,
+                    format!(
+                        "the author name `{BUILTIN_AUTHOR}` is reserved for the framework's built-in plugins; choose another author part than `{BUILTIN_AUTHOR}__`"
+                    ),
+                ));
+                invalid_folders.insert(source.folder.clone());
+                continue;
+            }
+        }
         let manifest_file = format!("{display}/{PLUGIN_MANIFEST_FILE}");
         let Some(text) = &source.manifest_text else {
             report.push(Problem::file(
@@ -353,6 +403,7 @@ pub fn from_sources(
             server: source.server,
             dir: source.dir,
             has_client: source.has_client,
+            builtin: source.builtin,
         });
     }
     Ok(AppModel {

@@ -28,7 +28,8 @@ mod server_crate;
 
 pub use config::{AppConfig, DatabaseConfig, FrameworkConfig, PluginConfig, ServerConfig};
 pub use discover::{
-    AppModel, DiscoveredPlugin, PluginSource, discover, from_sources, read_plugin_sources,
+    AppModel, DiscoveredPlugin, PluginSource, discover, discover_with, from_sources,
+    read_builtin_sources, read_plugin_sources,
 };
 pub use manifest::Manifest;
 pub use migrations::Migration;
@@ -40,5 +41,8 @@ pub use server_crate::ServerCrate;
 pub const APP_CONFIG_FILE: &str = "raclette.toml";
 /// A plugin's metadata file name.
 pub const PLUGIN_MANIFEST_FILE: &str = "raclette.plugin.toml";
+/// The author part of every built-in plugin's folder (`raclette__home`);
+/// app plugins may not use it.
+pub const BUILTIN_AUTHOR: &str = "raclette";
 /// The folder, inside an app, that holds its plugins.
 pub const PLUGINS_DIR: &str = "plugins";

@@ -1,7 +1,7 @@
 use std::{collections::HashMap, future::Future, net::SocketAddr, path::Path, sync::Arc};
 
 use axum::Router;
-use raclette::{Database, Hooks, Plugin};
+use raclette::{__private::Hooks, Database, Plugin};
 use raclette_client::ClientFiles;
 use raclette_discovery::AppModel;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -10,7 +10,7 @@ use tracing::Instrument;
 use raclette_contract::PluginListing;
 
 use crate::{
-    StartError, database,
+    StartError, builtins, database,
     mount::{self, MountOptions},
 };
 
@@ -41,19 +41,39 @@ pub struct RunningApp {
 }
 
 impl App {
-    /// Discovers the app in `dir` (see [`raclette_discovery::discover`]).
+    /// Discovers the app in `dir` with the framework's built-in plugins
+    /// (see [`raclette_discovery::discover_with`]).
     pub fn discover(dir: &Path) -> Result<App, StartError> {
-        Ok(App::from_model(raclette_discovery::discover(dir)?))
+        let sources = builtins::all()
+            .iter()
+            .map(builtins::Builtin::source)
+            .collect();
+        Ok(App::from_model(raclette_discovery::discover_with(
+            dir, sources,
+        )?))
     }
 
-    /// An app from an already validated model.
+    /// An app from an already validated model. The server and client halves
+    /// of the built-in plugins in it are linked in already.
     pub fn from_model(model: AppModel) -> App {
-        App {
+        let mut app = App {
             model,
             entries: HashMap::new(),
             client_files: HashMap::new(),
             database_url: None,
+        };
+        for builtin in builtins::all() {
+            if app.model.get(builtin.folder).is_none_or(|p| !p.builtin) {
+                continue;
+            }
+            if let Some(server) = builtin.server.clone() {
+                app.entries.insert(builtin.folder.to_owned(), server);
+            }
+            if let Some(files) = builtin.client() {
+                app.client_files.insert(builtin.folder.to_owned(), files);
+            }
         }
+        app
     }
 
     /// Gives the plugin in folder `folder` its server half.
@@ -203,11 +223,14 @@ impl Built {
     ) -> Result<(), StartError> {
         for (folder, span, hooks) in &mut self.hooks {
             for hook in std::mem::take(&mut hooks.mounted) {
-                if let Err(err) = hook().instrument(span.clone()).await {
-                    return Err(StartError::Mount {
-                        plugin: folder.clone(),
-                        cause: format!("mounted: {err}"),
-                    });
+                if let Err(source) = hook().instrument(span.clone()).await {
+                    return Err(StartError::mount(
+                        folder.clone(),
+                        crate::MountFailure::Hook {
+                            stage: "mounted",
+                            source,
+                        },
+                    ));
                 }
             }
         }
@@ -223,7 +246,7 @@ impl Built {
                     tracing::error!(plugin = %folder, error = %err, "before_unmount failed");
                     first_error.get_or_insert(StartError::Unmount {
                         plugin: folder.clone(),
-                        cause: err.to_string(),
+                        cause: err,
                     });
                 }
             }

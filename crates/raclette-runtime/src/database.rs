@@ -23,7 +23,7 @@ pub fn database_url(app_dir: &Path, configured: Option<&str>) -> String {
 /// does not exist yet. With `lazy`, nothing is connected until first use.
 pub async fn connect(url: &str, lazy: bool) -> Result<Database, StartError> {
     sqlx::any::install_default_drivers();
-    let fail = |cause: String| StartError::Database {
+    let fail = |cause: Box<dyn std::error::Error + Send + Sync>| StartError::Database {
         url: redact(url),
         cause,
     };
@@ -38,7 +38,7 @@ pub async fn connect(url: &str, lazy: bool) -> Result<Database, StartError> {
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent)
-                .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| fail(format!("cannot create {}: {e}", parent.display()).into()))?;
         }
         if !url.contains("mode=") {
             url.push_str(if url.contains('?') {
@@ -51,14 +51,9 @@ pub async fn connect(url: &str, lazy: bool) -> Result<Database, StartError> {
     let is_sqlite = url.starts_with("sqlite:");
     let options = AnyPoolOptions::new().max_connections(if is_sqlite { 8 } else { 16 });
     let pool = if lazy {
-        options
-            .connect_lazy(&url)
-            .map_err(|e| fail(e.to_string()))?
+        options.connect_lazy(&url).map_err(|e| fail(e.into()))?
     } else {
-        options
-            .connect(&url)
-            .await
-            .map_err(|e| fail(e.to_string()))?
+        options.connect(&url).await.map_err(|e| fail(e.into()))?
     };
     if is_sqlite && !lazy {
         // WAL lets readers and one writer work side by side; busy_timeout
@@ -67,7 +62,7 @@ pub async fn connect(url: &str, lazy: bool) -> Result<Database, StartError> {
             sqlx::query(pragma)
                 .execute(&pool)
                 .await
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|e| fail(e.into()))?;
         }
     }
     Ok(pool)

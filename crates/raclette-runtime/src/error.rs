@@ -13,7 +13,8 @@ pub enum StartError {
         /// Folder name of the plugin.
         plugin: String,
         /// What went wrong.
-        cause: String,
+        #[source]
+        cause: Box<MountFailure>,
     },
     /// Two routes of different plugins would answer the same requests.
     #[error("route clash: {path} is claimed by plugin {first} and by plugin {second}")]
@@ -40,7 +41,8 @@ pub enum StartError {
         /// The URL (without password).
         url: String,
         /// What went wrong.
-        cause: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {cause}")]
@@ -59,6 +61,88 @@ pub enum StartError {
         /// Folder name of the plugin.
         plugin: String,
         /// What went wrong.
-        cause: String,
+        #[source]
+        cause: raclette::Error,
     },
+}
+
+/// Why one plugin could not be mounted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MountFailure {
+    /// Its entry function returned an error.
+    #[error(transparent)]
+    Setup(raclette::Error),
+    /// Its entry function panicked.
+    #[error("panicked during set-up: {0}")]
+    Panic(String),
+    /// One of its migrations failed or was changed.
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    /// A lifecycle hook failed.
+    #[error("{stage}: {source}")]
+    Hook {
+        /// `before_mount` or `mounted`.
+        stage: &'static str,
+        /// The hook's error.
+        source: raclette::Error,
+    },
+    /// axum refused its routes.
+    #[error("its routes cannot be mounted: {0}")]
+    Routes(String),
+}
+
+/// Why a plugin's migrations could not be applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MigrationError {
+    /// A recorded migration's file changed since it was applied.
+    #[error(
+        "migration {version}_{name} was changed after it was applied; add a new migration instead"
+    )]
+    Changed {
+        /// Its version number.
+        version: i64,
+        /// Its name.
+        name: String,
+    },
+    /// A migration's SQL failed.
+    #[error("migration {version}_{name}: {source}")]
+    Failed {
+        /// Its version number.
+        version: i64,
+        /// Its name.
+        name: String,
+        /// The database's error.
+        source: sqlx::Error,
+    },
+    /// Reading or recording migrations failed.
+    #[error("recording migrations: {0}")]
+    Bookkeeping(#[from] sqlx::Error),
+}
+
+impl StartError {
+    /// A mount failure of `plugin`.
+    pub(crate) fn mount(plugin: impl Into<String>, cause: MountFailure) -> Self {
+        StartError::Mount {
+            plugin: plugin.into(),
+            cause: Box::new(cause),
+        }
+    }
+
+    /// The plugin and cause, when a plugin failed to mount.
+    ///
+    /// ```
+    /// # fn f(err: raclette_runtime::StartError) {
+    /// if let Some((plugin, cause)) = err.mount_failure() {
+    ///     eprintln!("{plugin}: {cause}");
+    /// }
+    /// # }
+    /// ```
+    pub fn mount_failure(&self) -> Option<(&str, &MountFailure)> {
+        match self {
+            StartError::Mount { plugin, cause } => Some((plugin, cause)),
+            _ => None,
+        }
+    }
 }

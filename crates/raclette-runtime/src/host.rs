@@ -130,6 +130,10 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
     let _ = spec.app_dir;
     let mut entries = Vec::new();
     let mut embedded_clients = Vec::new();
+    let builtin_sources: Vec<PluginSource> = crate::builtins::all()
+        .iter()
+        .map(crate::builtins::Builtin::source)
+        .collect();
     let sources = spec
         .plugins
         .into_iter()
@@ -156,8 +160,10 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
                 server: None,
                 dir: None,
                 has_client: p.has_client,
+                builtin: false,
             }
         })
+        .chain(builtin_sources)
         .collect();
     let model = raclette_discovery::from_sources(&app_dir, Some(config), sources)
         .map_err(|r| r.to_string())?;

@@ -32,6 +32,7 @@
 //! ```
 
 mod app;
+pub mod builtins;
 pub mod database;
 mod endpoints;
 mod error;
@@ -41,5 +42,5 @@ mod mount;
 mod plugin_span;
 
 pub use app::{App, Built, RunningApp};
-pub use error::StartError;
+pub use error::{MigrationError, MountFailure, StartError};
 pub use raclette_contract::{ClientListing, PluginListing};

@@ -5,6 +5,8 @@ use raclette_discovery::Migration;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::error::MigrationError;
+
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS raclette_migrations (
     plugin TEXT NOT NULL,
     version BIGINT NOT NULL,
@@ -23,19 +25,15 @@ pub(crate) async fn apply(
     db: &Database,
     plugin: &str,
     migrations: &[Migration],
-) -> Result<usize, String> {
+) -> Result<usize, MigrationError> {
     if migrations.is_empty() {
         return Ok(0);
     }
-    sqlx::query(CREATE_TABLE)
-        .execute(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    sqlx::query(CREATE_TABLE).execute(db).await?;
     let rows = sqlx::query("SELECT version, checksum FROM raclette_migrations WHERE plugin = $1")
         .bind(plugin)
         .fetch_all(db)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let applied: Vec<(i64, String)> = rows
         .iter()
         .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)))
@@ -45,18 +43,22 @@ pub(crate) async fn apply(
         let checksum = hex::encode(Sha256::digest(migration.sql.as_bytes()));
         if let Some((_, recorded)) = applied.iter().find(|(v, _)| *v == migration.version) {
             if *recorded != checksum {
-                return Err(format!(
-                    "migration {}_{} was changed after it was applied; add a new migration instead",
-                    migration.version, migration.name
-                ));
+                return Err(MigrationError::Changed {
+                    version: migration.version,
+                    name: migration.name.clone(),
+                });
             }
             continue;
         }
-        let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = db.begin().await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql.clone()))
             .execute(&mut *tx)
             .await
-            .map_err(|e| format!("migration {}_{}: {e}", migration.version, migration.name))?;
+            .map_err(|source| MigrationError::Failed {
+                version: migration.version,
+                name: migration.name.clone(),
+                source,
+            })?;
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -70,8 +72,8 @@ pub(crate) async fn apply(
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+?;
+        tx.commit().await?;
         tracing::info!(version = migration.version, name = %migration.name, "migration applied");
         count += 1;
     }

@@ -8,7 +8,10 @@ use std::{
 };
 
 use axum::{Router, body::Body, http::Response};
-use raclette::{Database, Plugin, PluginInfo, PluginParts, Registrar, RouteInfo, ServiceRegistry};
+use raclette::{
+    __private::{self, BroadcasterSlot, PluginParts, PluginScope, RegistrarSeed, ServiceRegistry},
+    Database, Plugin, PluginInfo, PluginSummary, RouteInfo,
+};
 use raclette_discovery::AppModel;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use tracing::Instrument;
@@ -17,13 +20,15 @@ use raclette_client::ClientFiles;
 
 use raclette_contract::{ClientListing, PluginListing};
 
-use crate::{StartError, endpoints, migrate, plugin_span::PluginSpanLayer};
+use crate::{MountFailure, StartError, endpoints, migrate, plugin_span::PluginSpanLayer};
 
 /// One mounted plugin: its parts and the span its work runs in.
 pub(crate) struct Mounted {
     pub(crate) folder: String,
     pub(crate) span: tracing::Span,
     pub(crate) parts: PluginParts,
+    /// What its requests carry: who it is, which services it may use.
+    pub(crate) scope: Option<PluginScope>,
 }
 
 /// Options for [`mount`].
@@ -46,62 +51,84 @@ pub(crate) async fn mount(
         }
     }
     let mut services = ServiceRegistry::default();
+    let broadcaster = BroadcasterSlot::default();
+    let app_plugins: Arc<[PluginSummary]> = model
+        .plugins
+        .iter()
+        .map(|p| PluginSummary {
+            key: p.key(),
+            folder: p.folder().to_owned(),
+            version: p.manifest.version.to_string(),
+            description: p.manifest.description.clone(),
+            builtin: p.builtin,
+        })
+        .collect();
     let mut mounted = Vec::new();
     for plugin in model.enabled() {
         let folder = plugin.folder().to_owned();
         let span = tracing::info_span!("plugin", plugin = %folder);
-        let fail = |cause: String| StartError::Mount {
-            plugin: folder.clone(),
-            cause,
-        };
+        let fail = |cause: MountFailure| StartError::mount(folder.clone(), cause);
         if options.run_migrations {
             migrate::apply(db, &folder, &plugin.migrations)
                 .instrument(span.clone())
                 .await
-                .map_err(fail)?;
+                .map_err(|e| fail(e.into()))?;
         }
         let entry = entries.get(&folder);
         if entry.is_none() && plugin.server.is_some() {
             return Err(StartError::MissingServer(folder));
         }
         let info = PluginInfo::new(&folder, &plugin.manifest.version.to_string());
-        let mut registrar = Registrar::new(
+        let seed = RegistrarSeed {
             info,
-            plugin.options.clone(),
-            plugin.manifest_file.clone(),
-            db.clone(),
-            &mut services,
-            plugin.all_dependencies.clone(),
-        );
+            options: plugin.options.clone(),
+            defaults_file: plugin.manifest_file.clone(),
+            database: db.clone(),
+            dependencies: plugin.all_dependencies.clone(),
+            app_plugins: app_plugins.clone(),
+        };
+        let mut registrar = __private::registrar(seed, &mut services, &broadcaster);
         if let Some(entry) = entry {
             let built = span.in_scope(|| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| entry.build(&mut registrar)))
             });
             match built {
                 Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(fail(err.to_string())),
+                Ok(Err(err)) => return Err(fail(MountFailure::Setup(err))),
                 Err(panic) => {
-                    return Err(fail(format!(
-                        "panicked during set-up: {}",
-                        panic_message(&*panic)
-                    )));
+                    return Err(fail(MountFailure::Panic(panic_message(&*panic))));
                 }
             }
         }
-        let mut parts = registrar.into_parts();
+        let mut parts = __private::into_parts(registrar);
         if options.run_before_mount {
             for hook in std::mem::take(&mut parts.hooks.before_mount) {
-                hook()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| fail(format!("before_mount: {e}")))?;
+                hook().instrument(span.clone()).await.map_err(|source| {
+                    fail(MountFailure::Hook {
+                        stage: "before_mount",
+                        source,
+                    })
+                })?;
             }
         }
         mounted.push(Mounted {
             folder,
             span,
             parts,
+            scope: None,
         });
+    }
+    let services = Arc::new(services);
+    for m in &mut mounted {
+        let plugin = model
+            .get(&m.folder)
+            .expect("mounted plugins are discovered");
+        m.scope = Some(PluginScope::new(
+            PluginInfo::new(&m.folder, &plugin.manifest.version.to_string()),
+            services.clone(),
+            plugin.all_dependencies.clone(),
+            broadcaster.clone(),
+        ));
     }
     Ok(mounted)
 }
@@ -139,7 +166,7 @@ pub(crate) fn listing(
                 version: plugin.manifest.version.to_string(),
                 description: plugin.manifest.description.clone(),
                 enabled: plugin.enabled,
-                builtin: false,
+                builtin: plugin.builtin,
                 dependencies: plugin
                     .manifest
                     .dependencies
@@ -243,6 +270,7 @@ pub(crate) fn assemble(
         let layers = std::mem::take(&mut m.parts.layers);
         app_layers.extend(std::mem::take(&mut m.parts.app_layers));
         let span = m.span.clone();
+        let scope = m.scope.clone();
         let current = app;
         let panic_folder = folder.clone();
         let result = std::panic::catch_unwind(AssertUnwindSafe(move || {
@@ -252,6 +280,9 @@ pub(crate) fn assemble(
             ));
             for layer in layers.into_iter().rev() {
                 router = layer(router);
+            }
+            if let Some(scope) = scope {
+                router = router.layer(axum::Extension(scope));
             }
             let request_parent = span.clone();
             let router = router
@@ -263,9 +294,8 @@ pub(crate) fn assemble(
                 .layer(PluginSpanLayer::new(span));
             current.nest(&prefix, router)
         }));
-        app = result.map_err(|panic| StartError::Mount {
-            plugin: folder,
-            cause: format!("its routes cannot be mounted: {}", panic_message(&*panic)),
+        app = result.map_err(|panic| {
+            StartError::mount(folder, MountFailure::Routes(panic_message(&*panic)))
         })?;
     }
     let mut app = app

@@ -1,12 +1,33 @@
 use std::fmt;
 
 /// The result of a plugin's set-up code.
+///
+/// ```
+/// pub fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+///     let _options: serde_json::Value = app.options()?;
+///     Ok(())
+/// }
+/// # let _ = plugin;
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What can go wrong while a plugin sets itself up.
 ///
 /// Every variant names the plugin and says what was expected, so that the
 /// message printed at start-up is enough to fix the problem.
+///
+/// ```
+/// fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+///     match app.service::<String>() {
+///         Err(raclette::Error::ServiceMissing { service, .. }) => {
+///             raclette::tracing::warn!("{service} is not provided; running without it");
+///             Ok(())
+///         }
+///         other => other.map(drop),
+///     }
+/// }
+/// # let _ = plugin;
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -57,19 +78,76 @@ pub enum Error {
         provider: String,
     },
     /// A route could not be registered.
-    #[error("route of plugin {plugin}: {message}")]
+    #[error("route of plugin {plugin}: {problem}")]
     Route {
         /// The plugin registering the route.
         plugin: String,
         /// What is wrong with it.
-        message: String,
+        #[source]
+        problem: RouteProblem,
+    },
+    /// Two plugins provide a broadcaster.
+    #[error("plugin {plugin} provides a broadcaster, but plugin {provider} already provides one")]
+    BroadcasterTwice {
+        /// The plugin providing it second.
+        plugin: String,
+        /// The plugin that provided it first.
+        provider: String,
     },
     /// A database operation failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     /// Any other failure, with a message from the plugin.
-    #[error("{0}")]
+    #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What is wrong with a route a plugin registers.
+///
+/// ```
+/// use raclette::{Error, RouteProblem, Routes};
+///
+/// # fn plugin(app: &mut raclette::Registrar) {
+/// async fn h() {}
+/// let err = app.routes(Routes::new().get("/a", h).get("/a", h)).unwrap_err();
+/// assert!(matches!(err, Error::Route { problem: RouteProblem::Duplicate { .. }, .. }));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteProblem {
+    /// The path is malformed.
+    #[error("{reason}")]
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The method and path pair is registered twice.
+    #[error("{method} {path} is registered twice")]
+    Duplicate {
+        /// Upper-case method.
+        method: String,
+        /// Path, parameters written `:name`.
+        path: String,
+    },
+    /// axum cannot route this method.
+    #[error("method {method} of {path} is not supported")]
+    UnsupportedMethod {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+    },
+    /// Two routes declare the same data operation.
+    #[error("data operation {data_type}.{name} is declared twice")]
+    OperationTwice {
+        /// The data type.
+        data_type: String,
+        /// The operation name.
+        name: String,
+    },
 }
 
 impl Error {
@@ -83,7 +161,14 @@ impl Error {
         Error::Other(message.to_string().into())
     }
 
-    /// Wraps any error type.
+    /// Wraps any error type, keeping it as the source.
+    ///
+    /// ```
+    /// let io = std::io::Error::other("disk full");
+    /// let err = raclette::Error::other(io);
+    /// assert_eq!(err.to_string(), "disk full");
+    /// assert!(matches!(err, raclette::Error::Other(_)));
+    /// ```
     pub fn other(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Other(Box::new(err))
     }

@@ -27,6 +27,11 @@ pub struct HttpError {
 
 impl HttpError {
     /// An error with any status code.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::new(raclette::http::StatusCode::GONE, "the invoice was archived");
+    /// assert_eq!(err.status().as_u16(), 410);
+    /// ```
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         HttpError {
             status,
@@ -36,27 +41,52 @@ impl HttpError {
     }
 
     /// 400 Bad Request.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::bad_request("name must not be empty").with_field("name");
+    /// assert_eq!(err.status().as_u16(), 400);
+    /// ```
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
     /// 404 Not Found.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::not_found("no todo n1");
+    /// assert_eq!(err.status().as_u16(), 404);
+    /// ```
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
     /// 409 Conflict.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::conflict("the todo changed meanwhile");
+    /// assert_eq!(err.status().as_u16(), 409);
+    /// ```
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, message)
     }
 
     /// 500 Internal Server Error. The message is sent to the client, so keep
     /// secrets out of it.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::internal("the mail server is down");
+    /// assert_eq!(err.status().as_u16(), 500);
+    /// ```
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
     /// Names the request field at fault.
+    ///
+    /// ```
+    /// let err = raclette::HttpError::bad_request("too long").with_field("tags[2]");
+    /// assert_eq!(err.field(), Some("tags[2]"));
+    /// ```
     #[must_use]
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -64,16 +94,28 @@ impl HttpError {
     }
 
     /// The status code.
+    ///
+    /// ```
+    /// assert_eq!(raclette::HttpError::not_found("x").status(), raclette::http::StatusCode::NOT_FOUND);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The message.
+    ///
+    /// ```
+    /// assert_eq!(raclette::HttpError::not_found("no todo n1").message(), "no todo n1");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The field at fault, if one was named.
+    ///
+    /// ```
+    /// assert_eq!(raclette::HttpError::not_found("x").field(), None);
+    /// ```
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()
     }

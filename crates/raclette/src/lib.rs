@@ -36,6 +36,22 @@
 //! [`Registrar::on_before_unmount`]) and the app's database
 //! ([`Registrar::database`]).
 
+//! Handlers read who is asking through extractors that every plugin may
+//! use without depending on the plugin that implements them:
+//! [`CurrentUser`], [`Project`], [`Broadcast`] and [`Service`].
+//!
+//! ## What the crate re-exports, and how to use more
+//!
+//! Only what the plugin API needs: [`http`] (methods, status codes,
+//! headers), [`extract`] (path, query, state), [`response`], [`middleware`]
+//! (function middleware), [`db`] (queries on [`Database`]) and
+//! [`tracing`]. For anything else, depend on the crate yourself with the
+//! version the framework uses (`axum = "0.8"`, `sqlx = "0.9"`,
+//! `tower = "0.5"`): cargo unifies them, so the types match.
+
+mod broadcast;
+mod context;
+mod data_operation;
 mod error;
 mod hooks;
 mod http_error;
@@ -44,25 +60,90 @@ mod json;
 mod plugin;
 mod registrar;
 mod routes;
+mod scope;
 mod services;
 
-pub use error::{Error, Result};
-pub use hooks::{Hook, HookFuture, Hooks};
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use broadcast::{Broadcast, BroadcastMessage, Broadcaster};
+pub use context::{CurrentUser, Project, User};
+pub use error::{Error, Result, RouteProblem};
 pub use http_error::HttpError;
 pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
 pub use raclette_contract::{DataOperation, ErrorBody, ItemType, OperationKind, RouteInfo};
-pub use registrar::{LayerFn, PluginParts, Registrar};
+pub use registrar::{PluginSummary, Registrar};
 pub use routes::Routes;
-pub use services::ServiceRegistry;
+pub use scope::Service;
 
 /// The app's database: a connection pool that speaks SQLite (the default) or
 /// PostgreSQL, chosen by `[database] url` in `raclette.toml`.
 ///
 /// Write SQL with `$1`, `$2`, … placeholders in order; both engines accept
-/// them.
+/// them. Queries are built with [`db`].
+///
+/// ```
+/// # async fn f(app: &mut raclette::Registrar<'_>) -> Result<(), raclette::db::Error> {
+/// let db: raclette::Database = app.database();
+/// raclette::db::query("SELECT 1").execute(&db).await?;
+/// # Ok(()) }
+/// ```
 pub type Database = sqlx::AnyPool;
+
+/// A request or response body.
+///
+/// ```
+/// let body = raclette::Body::from("hello");
+/// # let _ = body;
+/// ```
+pub type Body = axum::body::Body;
+
+/// HTTP types: methods, status codes, headers, requests and responses.
+pub mod http {
+    pub use axum::http::{
+        HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header,
+    };
+}
+
+/// Extractors of axum that handlers commonly need, besides [`crate::Json`],
+/// [`crate::CurrentUser`], [`crate::Project`], [`crate::Broadcast`] and
+/// [`crate::Service`].
+pub mod extract {
+    pub use axum::extract::{Extension, Path, Query, State};
+}
+
+/// Turning handler results into answers.
+pub mod response {
+    pub use axum::response::{IntoResponse, Response};
+}
+
+/// Middleware written as async functions, for [`crate::Registrar::layer`]
+/// and [`crate::Registrar::app_layer`].
+pub mod middleware {
+    pub use axum::middleware::{Next, from_fn, map_request, map_response};
+}
+
+/// Queries on the app's [`crate::Database`] (`sqlx` with the `Any`
+/// driver).
+///
+/// ```
+/// # async fn f(db: raclette::Database) -> Result<(), raclette::db::Error> {
+/// use raclette::db::Row;
+/// let row = raclette::db::query("SELECT name FROM acme_notes WHERE id = $1")
+///     .bind("n1")
+///     .fetch_one(&db)
+///     .await?;
+/// let name: String = row.try_get("name")?;
+/// # let _ = name; Ok(()) }
+/// ```
+pub mod db {
+    pub use sqlx::{
+        AssertSqlSafe, Error, Row, any::AnyRow, query, query_as, query_scalar, raw_sql,
+    };
+}
 
 /// Derives the TypeScript declaration of a type, for
 /// [`DataOperation::items`]: `#[derive(raclette::TS)]` with
@@ -89,7 +170,5 @@ pub use raclette_contract::TS;
 /// ts-rs, the crate behind [`TS`] (named in `#[ts(crate = "raclette::ts_rs")]`).
 pub use raclette_contract::ts_rs;
 
-pub use axum;
 pub use serde_json;
-pub use sqlx;
 pub use tracing;

@@ -6,85 +6,100 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::{
-    Database, Error, Hooks, PluginInfo, Result, RouteInfo, Routes, ServiceRegistry, hooks::boxed,
+    Broadcast, Broadcaster, Database, Error, PluginInfo, Result, Routes,
+    broadcast::BroadcasterSlot,
+    hooks::{Hooks, boxed},
+    services::ServiceRegistry,
 };
 
 /// Wraps a router in a middleware; what [`Registrar::layer`] and
 /// [`Registrar::app_layer`] store.
 pub type LayerFn = Box<dyn FnOnce(Router) -> Router + Send>;
 
+/// One plugin of the app, as [`Registrar::app_plugins`] lists it.
+///
+/// ```
+/// # fn plugin(app: &mut raclette::Registrar) {
+/// for plugin in app.app_plugins() {
+///     raclette::tracing::info!("{} {} (built in: {})", plugin.key, plugin.version, plugin.builtin);
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginSummary {
+    /// `plugin_<folder>`.
+    pub key: String,
+    /// The folder name.
+    pub folder: String,
+    /// The version from its metadata.
+    pub version: String,
+    /// The description from its metadata.
+    pub description: String,
+    /// Whether it ships with the framework.
+    pub builtin: bool,
+}
+
 /// What a plugin registers at start-up: routes, middleware, services, hooks.
 ///
 /// The runtime makes one per plugin and passes it to the plugin's entry
 /// function. Everything registered here is scoped to the plugin: its routes
 /// are mounted under its prefix, its log lines carry its name.
+///
+/// ```
+/// use raclette::{Json, Registrar, Routes};
+///
+/// pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
+///     async fn hello() -> Json<&'static str> { Json("hello") }
+///     app.routes(Routes::new().get("/hello", hello))?;
+///     Ok(())
+/// }
+/// # let _ = plugin;
+/// ```
 pub struct Registrar<'a> {
-    info: PluginInfo,
-    options: serde_json::Value,
-    defaults_file: String,
-    database: Database,
-    services: &'a mut ServiceRegistry,
-    dependencies: BTreeSet<String>,
-    routes: Routes,
-    layers: Vec<LayerFn>,
-    app_layers: Vec<LayerFn>,
-    hooks: Hooks,
+    pub(crate) seed: RegistrarSeed,
+    pub(crate) services: &'a mut ServiceRegistry,
+    pub(crate) broadcaster: BroadcasterSlot,
+    pub(crate) routes: Routes,
+    pub(crate) layers: Vec<LayerFn>,
+    pub(crate) app_layers: Vec<LayerFn>,
+    pub(crate) hooks: Hooks,
 }
 
-/// Everything one plugin registered, handed back to the runtime.
-pub struct PluginParts {
-    /// The plugin's routes, paths relative to its prefix.
-    pub router: Router,
-    /// The route list, for `GET /raclette/plugins` and `raclette routes`.
-    pub routes: Vec<RouteInfo>,
-    /// Middleware for the plugin's own routes, first added first.
-    pub layers: Vec<LayerFn>,
-    /// Middleware for the whole app, first added first.
-    pub app_layers: Vec<LayerFn>,
-    /// Lifecycle hooks.
-    pub hooks: Hooks,
+/// Who a plugin is and what it is given; the runtime fills it in.
+pub struct RegistrarSeed {
+    /// Who the plugin is.
+    pub info: PluginInfo,
+    /// Its merged options (metadata defaults, app overrides on top).
+    pub options: serde_json::Value,
+    /// The metadata file the defaults come from, for messages.
+    pub defaults_file: String,
+    /// The app's database.
+    pub database: Database,
+    /// Every plugin it depends on, directly or not.
+    pub dependencies: BTreeSet<String>,
+    /// Every plugin of the app.
+    pub app_plugins: Arc<[PluginSummary]>,
 }
 
 impl std::fmt::Debug for Registrar<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registrar")
-            .field("plugin", &self.info.folder())
+            .field("plugin", &self.seed.info.folder())
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> Registrar<'a> {
-    /// A registrar for one plugin. Called by the runtime, not by plugins.
-    ///
-    /// `options` are the plugin's merged options (metadata defaults with the
-    /// app's overrides on top), `defaults_file` the metadata file they came
-    /// from, `dependencies` the folders of every plugin this one depends on,
-    /// directly or not.
-    pub fn new(
-        info: PluginInfo,
-        options: serde_json::Value,
-        defaults_file: String,
-        database: Database,
-        services: &'a mut ServiceRegistry,
-        dependencies: BTreeSet<String>,
-    ) -> Self {
-        Registrar {
-            info,
-            options,
-            defaults_file,
-            database,
-            services,
-            dependencies,
-            routes: Routes::new(),
-            layers: Vec::new(),
-            app_layers: Vec::new(),
-            hooks: Hooks::default(),
-        }
-    }
-
     /// Who this plugin is: folder, key, route prefix.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// raclette::tracing::info!("mounted at {}", app.info().route_prefix());
+    /// # }
+    /// ```
     pub fn info(&self) -> &PluginInfo {
-        &self.info
+        &self.seed.info
     }
 
     /// Adds routes, mounted under the plugin's prefix.
@@ -103,9 +118,9 @@ impl<'a> Registrar<'a> {
         let problems = merged.take_problems();
         self.routes = merged;
         match problems.into_iter().next() {
-            Some(message) => Err(Error::Route {
-                plugin: self.info.folder().to_owned(),
-                message,
+            Some(problem) => Err(Error::Route {
+                plugin: self.seed.info.folder().to_owned(),
+                problem,
             }),
             None => Ok(self),
         }
@@ -116,6 +131,17 @@ impl<'a> Registrar<'a> {
     /// Layers run in the order they were added: the first one added sees the
     /// request first. App-wide layers ([`Registrar::app_layer`]) run before
     /// any plugin's own layers.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// use raclette::http::{HeaderValue, Request};
+    /// // any tower layer; this one tags every request of the plugin
+    /// app.layer(raclette::middleware::map_request(|mut req: Request<raclette::Body>| async move {
+    ///     req.headers_mut().insert("x-plugin", HeaderValue::from_static("greeter"));
+    ///     req
+    /// }));
+    /// # }
+    /// ```
     pub fn layer<L>(&mut self, layer: L) -> &mut Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -135,6 +161,20 @@ impl<'a> Registrar<'a> {
     /// App-wide layers of plugins run in dependency order (a dependency's
     /// layer sees the request before its dependants' layers); within one
     /// plugin, the first added sees the request first.
+    ///
+    /// A plugin that signs users in uses it to put the request's
+    /// [`crate::CurrentUser`] and [`crate::Project`] into its extensions:
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// use raclette::{CurrentUser, Project, http::Request};
+    /// app.app_layer(raclette::middleware::map_request(|mut req: Request<raclette::Body>| async move {
+    ///     req.extensions_mut().insert(CurrentUser::anonymous());
+    ///     req.extensions_mut().insert(Project::new("acme"));
+    ///     req
+    /// }));
+    /// # }
+    /// ```
     pub fn app_layer<L>(&mut self, layer: L) -> &mut Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -163,31 +203,45 @@ impl<'a> Registrar<'a> {
     /// # let _ = options.page_size; Ok(()) }
     /// ```
     pub fn options<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_path_to_error::deserialize(&self.options).map_err(|err| {
+        serde_path_to_error::deserialize(&self.seed.options).map_err(|err| {
             let path = err.path().to_string();
             Error::Options {
-                plugin: self.info.folder().to_owned(),
+                plugin: self.seed.info.folder().to_owned(),
                 field: if path == "." {
                     "options".to_owned()
                 } else {
                     format!("options.{path}")
                 },
                 message: err.into_inner().to_string(),
-                defaults_file: self.defaults_file.clone(),
+                defaults_file: self.seed.defaults_file.clone(),
             }
         })
     }
 
     /// The plugin's options as raw JSON.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// let size = app.options_value().get("page_size").and_then(|v| v.as_u64());
+    /// # let _ = size; }
+    /// ```
     pub fn options_value(&self) -> &serde_json::Value {
-        &self.options
+        &self.seed.options
     }
 
     /// Offers a service to the plugins that depend on this one.
     ///
     /// Fails when another plugin already provides the same type.
+    ///
+    /// ```
+    /// pub struct Greeter { pub greeting: String }
+    ///
+    /// # fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+    /// app.provide(Greeter { greeting: "hello".into() })?;
+    /// # Ok(()) }
+    /// ```
     pub fn provide<T: Send + Sync + 'static>(&mut self, service: T) -> Result<&mut Self> {
-        let folder = self.info.folder().to_owned();
+        let folder = self.seed.info.folder().to_owned();
         self.services
             .insert(&folder, Arc::new(service))
             .map_err(|provider| Error::ServiceTwice {
@@ -199,9 +253,20 @@ impl<'a> Registrar<'a> {
     }
 
     /// A service provided by a plugin this one depends on (directly or
-    /// through other dependencies).
+    /// through other dependencies), at set-up: a missing service or a
+    /// missing dependency stops start-up with a message saying which
+    /// dependency to declare. Handlers can also take it per request with
+    /// the [`crate::Service`] extractor.
+    ///
+    /// ```
+    /// # pub struct Greeter { pub greeting: String }
+    /// # fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+    /// let greeter = app.service::<Greeter>()?;
+    /// raclette::tracing::info!("{}", greeter.greeting);
+    /// # Ok(()) }
+    /// ```
     pub fn service<T: Send + Sync + 'static>(&self) -> Result<Arc<T>> {
-        let folder = self.info.folder();
+        let folder = self.seed.info.folder();
         let service = std::any::type_name::<T>().to_owned();
         match self.services.get::<T>() {
             None => Err(Error::ServiceMissing {
@@ -209,7 +274,7 @@ impl<'a> Registrar<'a> {
                 service,
             }),
             Some((value, provider))
-                if provider == folder || self.dependencies.contains(provider) =>
+                if provider == folder || self.seed.dependencies.contains(provider) =>
             {
                 Ok(value)
             }
@@ -222,12 +287,31 @@ impl<'a> Registrar<'a> {
     }
 
     /// The app's database pool (cheap to clone).
+    ///
+    /// ```
+    /// # async fn count(db: raclette::Database) -> Result<i64, raclette::db::Error> {
+    /// let (n,): (i64,) = raclette::db::query_as("SELECT COUNT(*) FROM acme_notes")
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// # Ok(n) }
+    /// # fn plugin(app: &mut raclette::Registrar) { let _ = count(app.database()); }
+    /// ```
     pub fn database(&self) -> Database {
-        self.database.clone()
+        self.seed.database.clone()
     }
 
     /// Runs `hook` before the plugin's routes are mounted. An error stops
     /// start-up with the plugin's name.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// let db = app.database();
+    /// app.on_before_mount(move || async move {
+    ///     raclette::db::query("SELECT 1").execute(&db).await?;
+    ///     Ok(())
+    /// });
+    /// # }
+    /// ```
     pub fn on_before_mount<F, Fut>(&mut self, hook: F) -> &mut Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -238,6 +322,12 @@ impl<'a> Registrar<'a> {
     }
 
     /// Runs `hook` once the server is listening.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// app.on_mounted(|| async { raclette::tracing::info!("ready"); Ok(()) });
+    /// # }
+    /// ```
     pub fn on_mounted<F, Fut>(&mut self, hook: F) -> &mut Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -249,6 +339,12 @@ impl<'a> Registrar<'a> {
 
     /// Runs `hook` at graceful shutdown, after in-flight requests finished.
     /// Plugins are unmounted in reverse dependency order.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// app.on_before_unmount(|| async { raclette::tracing::info!("bye"); Ok(()) });
+    /// # }
+    /// ```
     pub fn on_before_unmount<F, Fut>(&mut self, hook: F) -> &mut Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -258,15 +354,61 @@ impl<'a> Registrar<'a> {
         self
     }
 
-    /// Hands everything registered back to the runtime.
-    pub fn into_parts(self) -> PluginParts {
-        let (router, routes, _) = self.routes.into_parts();
-        PluginParts {
-            router,
-            routes,
-            layers: self.layers,
-            app_layers: self.app_layers,
-            hooks: self.hooks,
-        }
+    /// Makes `broadcaster` the app's broadcaster: data operations and
+    /// [`crate::Broadcast`] hand their messages to it. One plugin of the app
+    /// provides it (the realtime plugin); a second one is refused.
+    ///
+    /// ```
+    /// use raclette::{BroadcastMessage, Broadcaster};
+    ///
+    /// struct Log;
+    /// impl Broadcaster for Log {
+    ///     fn broadcast(&self, message: BroadcastMessage) {
+    ///         raclette::tracing::info!(channel = %message.channel_key, "broadcast");
+    ///     }
+    /// }
+    ///
+    /// # fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+    /// app.provide_broadcaster(Log)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn provide_broadcaster(&mut self, broadcaster: impl Broadcaster) -> Result<&mut Self> {
+        let folder = self.seed.info.folder().to_owned();
+        self.broadcaster
+            .set(&folder, Arc::new(broadcaster))
+            .map_err(|provider| Error::BroadcasterTwice {
+                plugin: folder,
+                provider,
+            })?;
+        Ok(self)
+    }
+
+    /// Sends messages on this plugin's channels from outside a request
+    /// (a background task, a hook). It reaches the broadcaster that any
+    /// plugin provides, also one set up after this plugin.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// let broadcast = app.broadcaster();
+    /// app.on_mounted(move || async move {
+    ///     broadcast.send(&raclette::Project::default(), "started", vec![]);
+    ///     Ok(())
+    /// });
+    /// # }
+    /// ```
+    pub fn broadcaster(&self) -> Broadcast {
+        Broadcast::new(self.seed.info.clone(), self.broadcaster.clone())
+    }
+
+    /// Every plugin of the app, enabled or not, in dependency order: what
+    /// an overview page or an admin area shows.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// let builtins = app.app_plugins().iter().filter(|p| p.builtin).count();
+    /// # let _ = builtins; }
+    /// ```
+    pub fn app_plugins(&self) -> &[PluginSummary] {
+        &self.seed.app_plugins
     }
 }

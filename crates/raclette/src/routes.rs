@@ -5,7 +5,9 @@ use axum::{
     routing::{MethodFilter, on},
 };
 
-use crate::{DataOperation, RouteInfo};
+use crate::{
+    DataOperation, OperationKind, RouteInfo, RouteProblem, data_operation::DataOperationLayer,
+};
 
 /// A set of routes with their handlers, built like an axum `Router`, that
 /// also remembers which method and path each route has, so that the framework
@@ -16,8 +18,7 @@ use crate::{DataOperation, RouteInfo};
 /// the path.
 ///
 /// ```
-/// use axum::extract::{Path, State};
-/// use raclette::{Json, Routes};
+/// use raclette::{Json, Routes, extract::{Path, State}};
 ///
 /// #[derive(Clone)]
 /// struct Store;
@@ -35,7 +36,7 @@ use crate::{DataOperation, RouteInfo};
 pub struct Routes<S = ()> {
     router: Router<S>,
     infos: Vec<RouteInfo>,
-    problems: Vec<String>,
+    problems: Vec<RouteProblem>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
@@ -46,6 +47,11 @@ impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
 
 impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// No routes yet.
+    ///
+    /// ```
+    /// let routes: raclette::Routes = raclette::Routes::new();
+    /// assert!(routes.infos().is_empty());
+    /// ```
     pub fn new() -> Self {
         Routes {
             router: Router::new(),
@@ -55,102 +61,215 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     }
 
     /// Adds a route for `method` at `path`.
-    pub fn route<H, T>(mut self, method: Method, path: &str, handler: H) -> Self
+    ///
+    /// ```
+    /// use raclette::{Routes, http::Method};
+    ///
+    /// async fn replace_cache() {}
+    /// let routes: Routes = Routes::new().route(Method::PUT, "/cache", replace_cache);
+    /// # let _ = routes;
+    /// ```
+    pub fn route<H, T>(self, method: Method, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.add(method, path, None, handler)
+    }
+
+    /// Adds a route that is a data operation, in one call with its handler,
+    /// so that the framework generates the plugin's client data API
+    /// (`$data.<type>.<name>(…)` in the browser) and wraps the handler:
+    /// after a successful write (a 2xx answer with a JSON body) it hands the
+    /// returned items to the app's [`crate::Broadcaster`] on each of the
+    /// operation's channels; a failed write broadcasts nothing.
+    ///
+    /// ```
+    /// use raclette::{DataOperation, Json, Routes, http::Method};
+    /// use serde_json::{Value, json};
+    ///
+    /// async fn all() -> Json<Vec<Value>> { Json(vec![]) }
+    /// async fn create() -> Json<Value> { Json(json!({ "_id": "1" })) }
+    ///
+    /// let routes: Routes = Routes::new()
+    ///     .data(Method::GET, "/todo/all", DataOperation::read("todo", "getAll"), all)
+    ///     .data(
+    ///         Method::POST,
+    ///         "/todo",
+    ///         DataOperation::create("todo", "create").broadcast("todoCreated"),
+    ///         create,
+    ///     );
+    /// assert_eq!(routes.infos()[1].operation.as_ref().unwrap().name, "create");
+    /// ```
+    pub fn data<H, T>(
+        self,
+        method: Method,
+        path: &str,
+        operation: DataOperation,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.add(method, path, Some(operation), handler)
+    }
+
+    fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &str,
+        operation: Option<DataOperation>,
+        handler: H,
+    ) -> Self
     where
         H: Handler<T, S>,
         T: 'static,
     {
         let (display, axum_path) = match normalize_path(path) {
             Ok(paths) => paths,
-            Err(problem) => {
-                self.problems.push(problem);
+            Err(reason) => {
+                self.problems.push(RouteProblem::BadPath {
+                    path: path.to_owned(),
+                    reason,
+                });
                 return self;
             }
-        };
-        let info = RouteInfo {
-            method: method.as_str().to_owned(),
-            path: display,
-            operation: None,
         };
         if self
             .infos
             .iter()
-            .any(|i| i.method == info.method && i.path == info.path)
+            .any(|i| i.method == method.as_str() && i.path == display)
         {
-            self.problems
-                .push(format!("{} {} is registered twice", info.method, info.path));
+            self.problems.push(RouteProblem::Duplicate {
+                method: method.as_str().to_owned(),
+                path: display,
+            });
             return self;
         }
-        let filter = match MethodFilter::try_from(method.clone()) {
-            Ok(filter) => filter,
-            Err(_) => {
-                self.problems
-                    .push(format!("method {method} of {path} is not supported"));
+        if let Some(op) = &operation {
+            let taken = self
+                .infos
+                .iter()
+                .filter_map(|i| i.operation.as_ref())
+                .any(|o| o.data_type == op.data_type && o.name == op.name);
+            if taken {
+                self.problems.push(RouteProblem::OperationTwice {
+                    data_type: op.data_type.clone(),
+                    name: op.name.clone(),
+                });
                 return self;
             }
+        }
+        let Ok(filter) = MethodFilter::try_from(method.clone()) else {
+            self.problems.push(RouteProblem::UnsupportedMethod {
+                method: method.as_str().to_owned(),
+                path: display,
+            });
+            return self;
         };
-        self.router = self.router.route(&axum_path, on(filter, handler));
-        self.infos.push(info);
+        let mut method_router = on(filter, handler);
+        if let Some(op) = operation
+            .as_ref()
+            .filter(|op| op.kind != OperationKind::Read && !op.events.is_empty())
+        {
+            method_router = method_router.layer(DataOperationLayer::new(op.clone()));
+        }
+        self.router = self.router.route(&axum_path, method_router);
+        self.infos.push(RouteInfo {
+            method: method.as_str().to_owned(),
+            path: display,
+            operation,
+        });
         self
     }
 
     /// Adds a `GET` route.
+    ///
+    /// ```
+    /// async fn list() -> &'static str { "[]" }
+    /// let routes: raclette::Routes = raclette::Routes::new().get("/items", list);
+    /// # let _ = routes;
+    /// ```
     pub fn get<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::GET, path, handler)
     }
 
     /// Adds a `POST` route.
+    ///
+    /// ```
+    /// async fn create() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().post("/items", create);
+    /// # let _ = routes;
+    /// ```
     pub fn post<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::POST, path, handler)
     }
 
     /// Adds a `PUT` route.
+    ///
+    /// ```
+    /// async fn replace() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().put("/items/:id", replace);
+    /// # let _ = routes;
+    /// ```
     pub fn put<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::PUT, path, handler)
     }
 
     /// Adds a `PATCH` route.
+    ///
+    /// ```
+    /// async fn change() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().patch("/items/:id", change);
+    /// # let _ = routes;
+    /// ```
     pub fn patch<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::PATCH, path, handler)
     }
 
     /// Adds a `DELETE` route.
+    ///
+    /// ```
+    /// async fn remove() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().delete("/items/:id", remove);
+    /// # let _ = routes;
+    /// ```
     pub fn delete<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::DELETE, path, handler)
     }
 
     /// Adds a `HEAD` route.
+    ///
+    /// ```
+    /// async fn exists() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().head("/items/:id", exists);
+    /// # let _ = routes;
+    /// ```
     pub fn head<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::HEAD, path, handler)
     }
 
     /// Adds an `OPTIONS` route.
+    ///
+    /// ```
+    /// async fn allowed() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().options("/items", allowed);
+    /// # let _ = routes;
+    /// ```
     pub fn options<H: Handler<T, S>, T: 'static>(self, path: &str, handler: H) -> Self {
         self.route(Method::OPTIONS, path, handler)
     }
 
-    /// Declares the route added last as a data operation.
-    pub fn operation(mut self, operation: DataOperation) -> Self {
-        let taken = self
-            .infos
-            .iter()
-            .filter_map(|i| i.operation.as_ref())
-            .any(|o| o.data_type == operation.data_type && o.name == operation.name);
-        match self.infos.last_mut() {
-            _ if taken => self.problems.push(format!(
-                "data operation {}.{} is declared twice",
-                operation.data_type, operation.name
-            )),
-            None => self.problems.push(format!(
-                "data operation {}.{} is declared before any route",
-                operation.data_type, operation.name
-            )),
-            Some(info) => info.operation = Some(operation),
-        }
-        self
-    }
-
     /// Gives the handlers their state, like `axum::Router::with_state`.
+    ///
+    /// ```
+    /// use raclette::{Routes, extract::State};
+    ///
+    /// async fn name(State(name): State<String>) -> String { name }
+    /// let routes: Routes = Routes::new().get("/name", name).with_state("todo".to_owned());
+    /// # let _ = routes;
+    /// ```
     pub fn with_state<S2>(self, state: S) -> Routes<S2> {
         Routes {
             router: self.router.with_state(state),
@@ -160,6 +279,12 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     }
 
     /// The routes added so far.
+    ///
+    /// ```
+    /// async fn a() {}
+    /// let routes: raclette::Routes = raclette::Routes::new().get("/a/:id", a);
+    /// assert_eq!((routes.infos()[0].method.as_str(), routes.infos()[0].path.as_str()), ("GET", "/a/:id"));
+    /// ```
     pub fn infos(&self) -> &[RouteInfo] {
         &self.infos
     }
@@ -168,15 +293,24 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
 impl Routes<()> {
     /// Splits into the axum router, the route list and the problems found
     /// while adding routes (a bad path, a route added twice).
-    pub fn into_parts(self) -> (Router, Vec<RouteInfo>, Vec<String>) {
+    pub(crate) fn into_parts(self) -> (Router, Vec<RouteInfo>, Vec<RouteProblem>) {
         (self.router, self.infos, self.problems)
     }
 
-    pub(crate) fn take_problems(&mut self) -> Vec<String> {
+    pub(crate) fn take_problems(&mut self) -> Vec<RouteProblem> {
         std::mem::take(&mut self.problems)
     }
 
     /// Adds all routes of `other`.
+    ///
+    /// ```
+    /// async fn a() {}
+    /// async fn b() {}
+    /// let routes: raclette::Routes = raclette::Routes::new()
+    ///     .get("/a", a)
+    ///     .merge(raclette::Routes::new().get("/b", b));
+    /// assert_eq!(routes.infos().len(), 2);
+    /// ```
     pub fn merge(mut self, other: Routes<()>) -> Self {
         for info in &other.infos {
             if self
@@ -184,8 +318,10 @@ impl Routes<()> {
                 .iter()
                 .any(|i| i.method == info.method && i.path == info.path)
             {
-                self.problems
-                    .push(format!("{} {} is registered twice", info.method, info.path));
+                self.problems.push(RouteProblem::Duplicate {
+                    method: info.method.clone(),
+                    path: info.path.clone(),
+                });
                 return self;
             }
         }
@@ -302,6 +438,12 @@ mod tests {
         let routes: Routes = Routes::new().get("/a", h).get("/a", h).post("/a", h);
         let (_, infos, problems) = routes.into_parts();
         assert_eq!(infos.len(), 2);
-        assert_eq!(problems, vec!["GET /a is registered twice".to_owned()]);
+        assert_eq!(
+            problems,
+            vec![RouteProblem::Duplicate {
+                method: "GET".to_owned(),
+                path: "/a".to_owned()
+            }]
+        );
     }
 }

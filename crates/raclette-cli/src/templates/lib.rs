@@ -1,6 +1,6 @@
 //! Server half of the raclette plugin `{{folder}}`.
 
-use raclette::{Json, Registrar, Routes, axum::extract::State};
+use raclette::{Json, Registrar, Routes, extract::State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 use raclette::{
     DataOperation, HttpError, Json, Routes,
-    axum::{
-        extract::{Path, State},
-        http::StatusCode,
-    },
+    extract::{Path, State},
+    http::{Method, StatusCode},
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,39 +11,57 @@ use crate::{RemovedTodo, Todo, TodoStore};
 /// The plugin's routes, relative to its prefix `/plugin/pacifico/todo`.
 pub fn routes(store: TodoStore) -> Routes {
     Routes::new()
-        .get("/todo/all", all)
-        .operation(DataOperation::read("todo", "getAll").items::<Todo>())
-        .get("/todo/:_id", get_one)
-        .operation(DataOperation::read("todo", "get").items::<Todo>())
-        .post("/todo", create)
-        .operation(
+        .data(
+            Method::GET,
+            "/todo/all",
+            DataOperation::read("todo", "getAll").items::<Todo>(),
+            all,
+        )
+        .data(
+            Method::GET,
+            "/todo/:_id",
+            DataOperation::read("todo", "get").items::<Todo>(),
+            get_one,
+        )
+        .data(
+            Method::POST,
+            "/todo",
             DataOperation::create("todo", "create")
                 .items::<Todo>()
                 .broadcast("todoCreated"),
+            create,
         )
-        .patch("/todo/:_id", update)
-        .operation(
+        .data(
+            Method::PATCH,
+            "/todo/:_id",
             DataOperation::update("todo", "update")
                 .items::<Todo>()
                 .broadcast("todoUpdated"),
+            update,
         )
-        .patch("/todo/checkTask/:_id", check_task)
-        .operation(
+        .data(
+            Method::PATCH,
+            "/todo/checkTask/:_id",
             DataOperation::update("todo", "updateCheckTask")
                 .items::<Todo>()
                 .broadcast("todoUpdated"),
+            check_task,
         )
-        .delete("/todo/:_id", soft_delete)
-        .operation(
+        .data(
+            Method::DELETE,
+            "/todo/:_id",
             DataOperation::delete("todo", "delete")
                 .items::<Todo>()
                 .broadcast("todoDeleted"),
+            soft_delete,
         )
-        .delete("/todo/:_id/hard", hard_delete)
-        .operation(
+        .data(
+            Method::DELETE,
+            "/todo/:_id/hard",
             DataOperation::delete_hard("todo", "deleteHard")
                 .items::<RemovedTodo>()
                 .broadcast("todoDeleted"),
+            hard_delete,
         )
         .with_state(store)
 }

@@ -1,6 +1,8 @@
-use raclette::{Database, HttpError, sqlx};
+use raclette::{
+    Database, HttpError,
+    db::{self, Row},
+};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// One todo, as stored and as sent to clients.
 ///
@@ -63,7 +65,7 @@ impl TodoStore {
 
     /// Every todo not soft-deleted, oldest first.
     pub async fn all(&self) -> Result<Vec<Todo>, HttpError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT doc FROM pacifico_todo_todos WHERE is_deleted = 0 ORDER BY created_at, id",
         )
         .fetch_all(&self.db)
@@ -75,7 +77,7 @@ impl TodoStore {
 
     /// One todo, soft-deleted or not.
     pub async fn get(&self, id: &str) -> Result<Todo, HttpError> {
-        let row = sqlx::query("SELECT doc FROM pacifico_todo_todos WHERE id = $1")
+        let row = db::query("SELECT doc FROM pacifico_todo_todos WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.db)
             .await?;
@@ -87,7 +89,7 @@ impl TodoStore {
 
     /// Stores a new todo; 409 when its id exists.
     pub async fn insert(&self, todo: &Todo) -> Result<(), HttpError> {
-        let result = sqlx::query("INSERT INTO pacifico_todo_todos (id, doc, is_deleted, created_at) VALUES ($1, $2, $3, $4)")
+        let result = db::query("INSERT INTO pacifico_todo_todos (id, doc, is_deleted, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&todo.id)
             .bind(encode(todo)?)
             .bind(i64::from(todo.is_deleted))
@@ -96,10 +98,10 @@ impl TodoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Err(
-                HttpError::conflict(format!("a todo with _id {} exists already", todo.id))
-                    .with_field("_id"),
-            ),
+            Err(db::Error::Database(err)) if err.is_unique_violation() => Err(HttpError::conflict(
+                format!("a todo with _id {} exists already", todo.id),
+            )
+            .with_field("_id")),
             Err(err) => Err(err.into()),
         }
     }
@@ -107,7 +109,7 @@ impl TodoStore {
     /// Replaces a stored todo.
     pub async fn save(&self, todo: &Todo) -> Result<(), HttpError> {
         let result =
-            sqlx::query("UPDATE pacifico_todo_todos SET doc = $1, is_deleted = $2 WHERE id = $3")
+            db::query("UPDATE pacifico_todo_todos SET doc = $1, is_deleted = $2 WHERE id = $3")
                 .bind(encode(todo)?)
                 .bind(i64::from(todo.is_deleted))
                 .bind(&todo.id)
@@ -123,7 +125,7 @@ impl TodoStore {
 
     /// Removes a todo for good.
     pub async fn remove(&self, id: &str) -> Result<(), HttpError> {
-        let result = sqlx::query("DELETE FROM pacifico_todo_todos WHERE id = $1")
+        let result = db::query("DELETE FROM pacifico_todo_todos WHERE id = $1")
             .bind(id)
             .execute(&self.db)
             .await?;

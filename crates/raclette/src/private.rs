@@ -1,0 +1,65 @@
+//! Runtime plumbing: how the raclette runtime creates a plugin's
+//! [`Registrar`] and takes back what it registered.
+//!
+//! Not part of the plugin API: plugin authors never need it, and it may
+//! change in any release.
+
+use axum::Router;
+
+use crate::{Registrar, RouteInfo};
+pub use crate::{
+    broadcast::BroadcasterSlot,
+    hooks::{Hook, HookFuture, Hooks},
+    registrar::{LayerFn, RegistrarSeed},
+    scope::PluginScope,
+    services::ServiceRegistry,
+};
+
+/// Everything one plugin registered, handed back to the runtime.
+pub struct PluginParts {
+    /// The plugin's routes, paths relative to its prefix.
+    pub router: Router,
+    /// The route list, for `GET /raclette/plugins` and `raclette routes`.
+    pub routes: Vec<RouteInfo>,
+    /// Middleware for the plugin's own routes, first added first.
+    pub layers: Vec<LayerFn>,
+    /// Middleware for the whole app, first added first.
+    pub app_layers: Vec<LayerFn>,
+    /// Lifecycle hooks.
+    pub hooks: Hooks,
+}
+
+/// A registrar for one plugin.
+pub fn registrar<'a>(
+    seed: RegistrarSeed,
+    services: &'a mut ServiceRegistry,
+    broadcaster: &BroadcasterSlot,
+) -> Registrar<'a> {
+    Registrar {
+        seed,
+        services,
+        broadcaster: broadcaster.clone(),
+        routes: crate::Routes::new(),
+        layers: Vec::new(),
+        app_layers: Vec::new(),
+        hooks: Hooks::default(),
+    }
+}
+
+/// Hands everything a plugin registered back to the runtime.
+pub fn into_parts(registrar: Registrar<'_>) -> PluginParts {
+    let (router, routes, _) = registrar.routes.into_parts();
+    PluginParts {
+        router,
+        routes,
+        layers: registrar.layers,
+        app_layers: registrar.app_layers,
+        hooks: registrar.hooks,
+    }
+}
+
+/// The plain axum router of `routes` (benchmarks compare it with the
+/// mounted plugin).
+pub fn into_router(routes: crate::Routes) -> Router {
+    routes.into_parts().0
+}

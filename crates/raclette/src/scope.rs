@@ -1,0 +1,141 @@
+//! What the runtime attaches to every request of a plugin: who the plugin
+//! is, which services it may use, the app's broadcaster. Read by the
+//! [`Service`] and [`crate::Broadcast`] extractors and by data operations.
+
+use std::{collections::BTreeSet, ops::Deref, sync::Arc};
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use crate::{
+    Broadcast, HttpError, PluginInfo, broadcast::BroadcasterSlot, services::ServiceRegistry,
+};
+
+/// One plugin's view of the app, attached to each of its requests as an
+/// extension.
+#[derive(Clone)]
+pub struct PluginScope {
+    inner: Arc<ScopeInner>,
+}
+
+struct ScopeInner {
+    info: PluginInfo,
+    services: Arc<ServiceRegistry>,
+    /// Folders whose services this plugin may use: itself and every
+    /// dependency, direct or not.
+    allowed: BTreeSet<String>,
+    broadcaster: BroadcasterSlot,
+}
+
+impl PluginScope {
+    /// The scope of plugin `info`: it may use services of `allowed`
+    /// providers (and its own).
+    pub fn new(
+        info: PluginInfo,
+        services: Arc<ServiceRegistry>,
+        mut allowed: BTreeSet<String>,
+        broadcaster: BroadcasterSlot,
+    ) -> Self {
+        allowed.insert(info.folder().to_owned());
+        PluginScope {
+            inner: Arc::new(ScopeInner {
+                info,
+                services,
+                allowed,
+                broadcaster,
+            }),
+        }
+    }
+
+    /// The scope of the plugin handling `parts`; a 500 naming `what` when
+    /// the route is not mounted by the raclette runtime.
+    pub(crate) fn from_parts(parts: &Parts, what: &str) -> Result<PluginScope, HttpError> {
+        parts
+            .extensions
+            .get::<PluginScope>()
+            .cloned()
+            .ok_or_else(|| {
+                tracing::error!(target: "raclette::http", "{what} used outside a plugin route");
+                HttpError::internal(format!(
+                    "{what} is only available in routes mounted by the raclette runtime"
+                ))
+            })
+    }
+
+    pub(crate) fn broadcast(&self) -> Broadcast {
+        Broadcast::new(self.inner.info.clone(), self.inner.broadcaster.clone())
+    }
+
+    pub(crate) fn has_broadcaster(&self) -> bool {
+        self.inner.broadcaster.get().is_some()
+    }
+}
+
+/// A service provided by a plugin this one depends on (or by itself), as a
+/// request extractor.
+///
+/// At set-up, [`crate::Registrar::service`] reports a missing service or a
+/// missing dependency before the server starts; prefer it when the service
+/// is needed in every request anyway. A service asked for here that is
+/// missing answers 500 and logs which dependency to declare.
+///
+/// ```
+/// use raclette::{Json, Service};
+///
+/// struct Counter(std::sync::atomic::AtomicU64);
+///
+/// async fn count(Service(counter): Service<Counter>) -> Json<u64> {
+///     Json(counter.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+/// }
+/// # let _ = count;
+/// ```
+#[derive(Debug)]
+pub struct Service<T: ?Sized>(pub Arc<T>);
+
+impl<T: ?Sized> Clone for Service<T> {
+    fn clone(&self) -> Self {
+        Service(Arc::clone(&self.0))
+    }
+}
+
+impl<T: ?Sized> Deref for Service<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Service<T>
+where
+    T: Send + Sync + 'static,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let scope = PluginScope::from_parts(parts, "Service")?;
+        let inner = &scope.inner;
+        let plugin = inner.info.folder();
+        let service = std::any::type_name::<T>();
+        match inner.services.get::<T>() {
+            Some((value, provider)) if inner.allowed.contains(provider) => Ok(Service(value)),
+            found => {
+                let cause = match found {
+                    Some((_, provider)) => crate::Error::ServiceNotDependency {
+                        plugin: plugin.to_owned(),
+                        service: service.to_owned(),
+                        provider: provider.to_owned(),
+                    },
+                    None => crate::Error::ServiceMissing {
+                        plugin: plugin.to_owned(),
+                        service: service.to_owned(),
+                    },
+                };
+                tracing::error!(target: "raclette::http", error = %cause, "service unavailable");
+                Err(HttpError::internal(format!(
+                    "plugin {plugin} cannot use service `{service}`"
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The interfaces of the plugin API crate, provided by one plugin and used
+//! by others without depending on its crate: the broadcaster (and data
+//! operations that broadcast after writes), the request's user and project,
+//! services as extractors.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
+
+use raclette::{
+    Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Json, Project,
+    Registrar, Routes, Service, User,
+    extract::Path,
+    http::{Method, Request, StatusCode},
+    middleware::map_request,
+};
+use raclette_tests::{TempApp, call, start};
+use serde_json::{Value, json};
+
+/// A broadcaster that keeps what it is given.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<BroadcastMessage>>>);
+
+impl Broadcaster for Recorder {
+    fn broadcast(&self, message: BroadcastMessage) {
+        self.0.lock().unwrap().push(message);
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<BroadcastMessage> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A service of the providing plugin.
+struct Counter(AtomicU64);
+
+/// The plugin that provides the interfaces: a broadcaster, the request's
+/// user and project (from test headers), a counter service.
+fn provider(recorder: Recorder) -> impl Fn(&mut Registrar) -> raclette::Result<()> {
+    move |app: &mut Registrar| {
+        app.provide_broadcaster(recorder.clone())?;
+        app.provide(Counter(AtomicU64::new(0)))?;
+        app.app_layer(map_request(|mut req: Request<raclette::Body>| async move {
+            let header = |req: &Request<raclette::Body>, name: &str| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let project = header(&req, "x-test-project");
+            let user = header(&req, "x-test-user");
+            if let Some(project) = project {
+                req.extensions_mut().insert(Project::new(project));
+            }
+            if let Some(user) = user {
+                let user = User::new(user, "ada@example.com").with_permissions(["notes.write"]);
+                req.extensions_mut().insert(CurrentUser::signed_in(user));
+            }
+            req
+        }));
+        Ok(())
+    }
+}
+
+async fn create(Json(body): Json<Value>) -> Result<(StatusCode, Json<Value>), HttpError> {
+    if body["name"].as_str().unwrap_or("").is_empty() {
+        return Err(HttpError::bad_request("name must not be empty").with_field("name"));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "_id": "n1", "name": body["name"] })),
+    ))
+}
+
+async fn bulk() -> Json<Value> {
+    Json(json!([{ "_id": "a" }, { "_id": "b" }]))
+}
+
+async fn list() -> Json<Value> {
+    Json(json!([{ "_id": "a" }]))
+}
+
+async fn remove(Path(id): Path<String>) -> Result<Json<Value>, HttpError> {
+    if id == "missing" {
+        return Err(HttpError::not_found("no such note"));
+    }
+    Ok(Json(json!({ "_id": id })))
+}
+
+async fn whoami(user: CurrentUser, project: Project) -> Json<Value> {
+    Json(json!({
+        "user": user.id(),
+        "mayWrite": user.get().is_some_and(|u| u.has_permission("notes.write")),
+        "project": project.id(),
+    }))
+}
+
+async fn count(Service(counter): Service<Counter>) -> Json<u64> {
+    Json(counter.0.fetch_add(1, Ordering::SeqCst) + 1)
+}
+
+async fn shout(broadcast: Broadcast, project: Project) -> Json<bool> {
+    broadcast.send(&project, "shouted", vec![json!("hey")]);
+    Json(broadcast.is_active())
+}
+
+fn notes(app: &mut Registrar) -> raclette::Result<()> {
+    app.routes(
+        Routes::new()
+            .data(
+                Method::GET,
+                "/notes",
+                DataOperation::read("note", "getAll").broadcast("noteRead"),
+                list,
+            )
+            .data(
+                Method::POST,
+                "/note",
+                DataOperation::create("note", "create").broadcast("noteCreated"),
+                create,
+            )
+            .data(
+                Method::POST,
+                "/notes",
+                DataOperation::create("note", "createMany")
+                    .broadcast("noteCreated")
+                    .broadcast("notesChanged"),
+                bulk,
+            )
+            .data(
+                Method::DELETE,
+                "/note/:_id",
+                DataOperation::delete("note", "delete").broadcast("noteDeleted"),
+                remove,
+            )
+            .get("/whoami", whoami)
+            .get("/count", count)
+            .post("/shout", shout),
+    )?;
+    Ok(())
+}
+
+fn stranger(app: &mut Registrar) -> raclette::Result<()> {
+    app.routes(Routes::new().get("/count", count))?;
+    Ok(())
+}
+
+fn fixture() -> TempApp {
+    let app = TempApp::new();
+    app.plugin("acme__live", "1.0.0", &[], "");
+    app.plugin("acme__notes", "1.0.0", &[("acme__live", "^1")], "");
+    app.plugin("acme__stranger", "1.0.0", &[], "");
+    app
+}
+
+#[tokio::test]
+async fn a_write_broadcasts_exactly_the_items_it_returned_and_a_failed_one_nothing() {
+    let app = fixture();
+    let recorder = Recorder::default();
+    let server = start(
+        app.app()
+            .plugin("acme__live", provider(recorder.clone()))
+            .plugin("acme__notes", notes)
+            .plugin("acme__stranger", stranger),
+    )
+    .await;
+
+    let created = call(
+        &server,
+        "POST",
+        "/plugin/acme/notes/note",
+        Some(json!({ "name": "milk" })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(
+        created.json,
+        json!({ "_id": "n1", "name": "milk" }),
+        "the answer is unchanged"
+    );
+    assert_eq!(
+        recorder.take(),
+        vec![BroadcastMessage {
+            channel_key: "plugin_acme__notes--noteCreated".to_owned(),
+            plugin_key: "plugin_acme__notes".to_owned(),
+            event: "noteCreated".to_owned(),
+            project: "default".to_owned(),
+            items: vec![created.json.clone()],
+        }]
+    );
+
+    let failed = call(
+        &server,
+        "POST",
+        "/plugin/acme/notes/note",
+        Some(json!({ "name": "" })),
+    )
+    .await;
+    assert_eq!(failed.status, 400);
+    let missing = call(&server, "DELETE", "/plugin/acme/notes/note/missing", None).await;
+    assert_eq!(missing.status, 404);
+    let read = call(&server, "GET", "/plugin/acme/notes/notes", None).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(
+        recorder.take(),
+        vec![],
+        "failed writes and reads broadcast nothing"
+    );
+
+    let many = call(&server, "POST", "/plugin/acme/notes/notes", Some(json!({}))).await;
+    assert_eq!(many.status, 200);
+    let sent: Vec<(String, Vec<Value>)> = recorder
+        .take()
+        .into_iter()
+        .map(|m| (m.event, m.items))
+        .collect();
+    let items = vec![json!({ "_id": "a" }), json!({ "_id": "b" })];
+    assert_eq!(
+        sent,
+        vec![
+            ("noteCreated".to_owned(), items.clone()),
+            ("notesChanged".to_owned(), items)
+        ]
+    );
+
+    // The project of the request travels with the message.
+    let client = reqwest::Client::new();
+    let deleted = client
+        .delete(format!("{}/plugin/acme/notes/note/n7", server.url()))
+        .header("x-test-project", "acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let sent = recorder.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (
+            sent[0].project.as_str(),
+            sent[0].channel_key.as_str(),
+            &sent[0].items
+        ),
+        (
+            "acme",
+            "plugin_acme__notes--noteDeleted",
+            &vec![json!({ "_id": "n7" })]
+        )
+    );
+
+    // By hand, through the extractor.
+    let shout = call(&server, "POST", "/plugin/acme/notes/shout", None).await;
+    assert_eq!(shout.json, json!(true));
+    assert_eq!(
+        recorder.take()[0].channel_key,
+        "plugin_acme__notes--shouted"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_broadcaster_writes_work_and_requests_are_anonymous_in_the_default_project() {
+    let app = fixture();
+    let server = start(
+        app.app()
+            .plugin("acme__live", |_: &mut Registrar| Ok(()))
+            .plugin("acme__notes", notes)
+            .plugin("acme__stranger", stranger),
+    )
+    .await;
+    let created = call(
+        &server,
+        "POST",
+        "/plugin/acme/notes/note",
+        Some(json!({ "name": "milk" })),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let shout = call(&server, "POST", "/plugin/acme/notes/shout", None).await;
+    assert_eq!(shout.json, json!(false));
+    let who = call(&server, "GET", "/plugin/acme/notes/whoami", None).await;
+    assert_eq!(
+        who.json,
+        json!({ "user": null, "mayWrite": false, "project": "default" })
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn user_project_and_services_reach_handlers_through_extractors() {
+    let app = fixture();
+    let server = start(
+        app.app()
+            .plugin("acme__live", provider(Recorder::default()))
+            .plugin("acme__notes", notes)
+            .plugin("acme__stranger", stranger),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let who: Value = client
+        .get(format!("{}/plugin/acme/notes/whoami", server.url()))
+        .header("x-test-user", "u42")
+        .header("x-test-project", "acme")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        who,
+        json!({ "user": "u42", "mayWrite": true, "project": "acme" })
+    );
+
+    // A dependant gets the service per request; a plugin that does not
+    // depend on its provider gets a JSON 500, and the server goes on.
+    assert_eq!(
+        call(&server, "GET", "/plugin/acme/notes/count", None)
+            .await
+            .json,
+        json!(1)
+    );
+    assert_eq!(
+        call(&server, "GET", "/plugin/acme/notes/count", None)
+            .await
+            .json,
+        json!(2)
+    );
+    let refused = call(&server, "GET", "/plugin/acme/stranger/count", None).await;
+    assert_eq!(refused.status, 500);
+    assert_eq!(refused.json["statusCode"], 500);
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme__stranger"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        call(&server, "GET", "/plugin/acme/notes/count", None)
+            .await
+            .json,
+        json!(3)
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_broadcaster_is_refused_naming_both_plugins() {
+    let app = TempApp::new();
+    app.plugin("acme__one", "1.0.0", &[], "");
+    app.plugin("acme__two", "1.0.0", &[], "");
+    let failure = raclette_tests::start_error(
+        app.app()
+            .plugin("acme__one", provider(Recorder::default()))
+            .plugin("acme__two", |app: &mut Registrar| {
+                app.provide_broadcaster(Recorder::default())?;
+                Ok(())
+            }),
+    )
+    .await;
+    assert!(
+        matches!(
+            failure.mount_failure(),
+            Some(("acme__two", raclette_runtime::MountFailure::Setup(raclette::Error::BroadcasterTwice { provider, .. })))  if provider == "acme__one"
+        ),
+        "{failure:?}"
+    );
+}
