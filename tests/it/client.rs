@@ -285,6 +285,28 @@ async fn todo_client_config_is_generated_from_the_server_routes() {
 }
 
 #[tokio::test]
+async fn the_runtime_is_served_with_its_generated_types_erased() {
+    let app = fixture();
+    let server = start(app.app()).await;
+    for name in raclette_client::runtime_files() {
+        let Some(stem) = name.strip_suffix(".ts") else {
+            continue;
+        };
+        let (status, text) = raw_get(&server, &format!("/raclette/runtime/{stem}.js")).await;
+        assert_eq!(status, 200, "{name}: {text}");
+        assert!(
+            !text.contains("contract.js") && !text.contains("SyntaxError"),
+            "{name} imports the type-only contract module at run time, or does not compile:\n{text}"
+        );
+    }
+    assert!(
+        raclette_client::runtime_files().contains(&"contract.ts".to_owned()),
+        "the generated contract.ts is part of the runtime"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn todo_declarations_carry_the_fields_of_the_rust_todo() {
     let app = TempApp::new();
     app.with_todo_plugin();
