@@ -47,7 +47,8 @@ async function todosOnServer() {
 test('navigate from / to the todo page, add, check off, reload, delete', async () => {
   const { page, context } = await open('/')
   const nav = page.locator('nav a[data-raclette-nav]')
-  assert.deepEqual((await nav.allTextContents()).sort(), ['Mixed', 'Todos'])
+  // `Home` is the page at `/` of the built-in raclette__home plugin.
+  assert.deepEqual((await nav.allTextContents()).sort(), ['Home', 'Mixed', 'Todos'])
   await nav.filter({ hasText: 'Todos' }).click()
   await page.waitForURL(`${server.url}/todo`)
   assert.equal(await page.locator('main h1').textContent(), 'Todos')
@@ -100,7 +101,8 @@ test('a deep link loads its page directly, and back/forward routing works', asyn
   assert.equal(await page.title(), 'Todos · portal')
   await page.locator('a.raclette-brand').click()
   await page.waitForURL(`${server.url}/`)
-  await page.locator('main h1', { hasText: 'portal' }).waitFor()
+  // The page at `/` is the built-in home plugin's.
+  await page.locator('main h1', { hasText: 'Home' }).waitFor()
   await page.goBack()
   await page.locator(todoWidget).waitFor()
   assert.equal(new URL(page.url()).pathname, '/todo')
