@@ -44,8 +44,9 @@
 //!
 //! Only what the plugin API needs: [`http`] (methods, status codes,
 //! headers), [`extract`] (path, query, state), [`response`], [`middleware`]
-//! (function middleware), [`db`] (queries on [`Database`]) and
-//! [`tracing`]. For anything else, depend on the crate yourself with the
+//! (function middleware), [`db`] (queries on [`Database`]),
+//! [`tracing`], and [`TS`] with [`ts_rs`] (TypeScript declarations of the
+//! item types named by [`DataOperation::items`]). For anything else, depend on the crate yourself with the
 //! version the framework uses (`axum = "0.8"`, `sqlx = "0.9"`,
 //! `tower = "0.5"`): cargo unifies them, so the types match.
 
