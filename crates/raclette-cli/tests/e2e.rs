@@ -19,8 +19,12 @@ fn raclette() -> Command {
     command
 }
 
+/// Nested builds share one target folder below the outer one.
 fn e2e_target() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-apps")
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    outer.join("e2e-apps")
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
