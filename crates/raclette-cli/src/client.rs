@@ -92,7 +92,7 @@ pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliErr
     for (key, config) in configs.as_object().into_iter().flatten() {
         write_if_changed(
             &dir.join(format!("{key}.d.ts")),
-            &raclette_client::declaration_file(config),
+            raclette_client::declaration_file(config),
         )?;
     }
     Ok(())
