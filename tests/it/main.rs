@@ -2,6 +2,7 @@
 
 mod builtins;
 mod client;
+mod hardening;
 mod interfaces;
 mod runtime;
 mod todo;

@@ -98,7 +98,7 @@ pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliErr
     for (key, description) in &descriptions {
         write_if_changed(
             &dir.join(format!("{key}.d.ts")),
-            &raclette_client::declaration_file(description),
+            raclette_client::declaration_file(description),
         )?;
     }
     Ok(())

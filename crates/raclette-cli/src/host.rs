@@ -219,20 +219,25 @@ fn main() -> std::process::ExitCode {{
 }
 
 /// Compiles a plugin's client files into `out` and returns the Rust list
-/// that embeds them (relative path, content).
+/// that embeds them (relative path, bytes): TypeScript compiled to
+/// JavaScript, every other file (images, fonts, …) as it is.
 fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String, CliError> {
     let mut list = String::new();
     let files = raclette_client::ClientFiles::Disk(client.to_owned());
     let mut problems = Vec::new();
     for relative in files.list() {
-        let Some(content) = files.read(&relative) else {
+        let Some(content) = files.read_bytes(&relative) else {
             continue;
         };
-        let (target, text) = match relative.strip_suffix(".ts") {
+        let shown = format!("plugins/{folder}/client/{relative}");
+        let (target, bytes) = match relative.strip_suffix(".ts") {
             Some(stem) if !relative.ends_with(".d.ts") => {
-                let shown = format!("plugins/{folder}/client/{relative}");
-                match raclette_client::compile(&content, &shown) {
-                    Ok(js) => (format!("{stem}.js"), js),
+                let Ok(source) = std::str::from_utf8(&content) else {
+                    problems.push(format!("{shown}: not UTF-8 text"));
+                    continue;
+                };
+                match raclette_client::compile(source, &shown) {
+                    Ok(js) => (format!("{stem}.js"), js.into_bytes()),
                     Err(err) => {
                         problems.push(err.to_string());
                         continue;
@@ -243,10 +248,10 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
             None => (relative.clone(), content.into_owned()),
         };
         let path = out.join(&target);
-        write_if_changed(&path, &text)?;
+        write_if_changed(&path, &bytes)?;
         writeln!(
             list,
-            "                ({}, include_str!({})),",
+            "                ({}, include_bytes!({})),",
             rust_str(&target),
             rust_str(&path.display().to_string())
         )
@@ -262,13 +267,14 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
     }
 }
 
-/// Writes `text` to `path` unless it already holds exactly that.
-pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), CliError> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+/// Writes `content` to `path` unless it already holds exactly that.
+pub(crate) fn write_if_changed(path: &Path, content: impl AsRef<[u8]>) -> Result<(), CliError> {
+    let content = content.as_ref();
+    if std::fs::read(path).is_ok_and(|old| old == content) {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
     }
-    std::fs::write(path, text).map_err(CliError::io(path))
+    std::fs::write(path, content).map_err(CliError::io(path))
 }

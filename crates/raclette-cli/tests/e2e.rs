@@ -19,8 +19,12 @@ fn raclette() -> Command {
     command
 }
 
+/// Nested builds share one target folder below the outer one.
 fn e2e_target() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-apps")
+    let outer = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    outer.join("e2e-apps")
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
@@ -237,6 +241,15 @@ fn new_app_lifecycle_through_the_cli() {
     }
 
     // build, then run the release binary on its own from another folder.
+    // Its client files are embedded: text and binary ones alike, hidden
+    // ones not at all.
+    let png: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00,
+    ];
+    let client = app.join("plugins/acme__hello/client");
+    std::fs::create_dir_all(client.join("images")).unwrap();
+    std::fs::write(client.join("images/icon.png"), png).unwrap();
+    std::fs::write(client.join(".env.production"), "SECRET=1\n").unwrap();
     let out = run(&app, &["build"]);
     assert!(out.status.success());
     let binary = app.join("dist/lifecycle");
@@ -265,6 +278,26 @@ fn new_app_lifecycle_through_the_cli() {
     ));
     let (runtime_status, runtime) = get_text(&format!("{url}/raclette/runtime/client.js"));
     let (shell_status, shell) = get_text(&format!("{url}/raclette/runtime/shell.js"));
+    let image = reqwest::blocking::get(format!(
+        "{url}/raclette/client/plugin_acme__hello/images/icon.png"
+    ))
+    .expect("request");
+    let image = (
+        image.status().as_u16(),
+        image.headers()["content-type"].to_str().unwrap().to_owned(),
+        image.bytes().unwrap().to_vec(),
+    );
+    let (hidden, _) = get_text(&format!(
+        "{url}/raclette/client/plugin_acme__hello/.env.production"
+    ));
+    // A server on a loopback address answers loopback names only.
+    let rebound = reqwest::blocking::Client::new()
+        .get(format!("{url}/raclette/health"))
+        .header("host", "evil.example")
+        .send()
+        .expect("request")
+        .status()
+        .as_u16();
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -283,6 +316,12 @@ fn new_app_lifecycle_through_the_cli() {
         "{runtime}"
     );
     assert_eq!(shell_status, 200, "{shell}");
+    assert_eq!(image, (200, "image/png".to_owned(), png.to_vec()));
+    assert_eq!(hidden, 404, "hidden client files are not embedded");
+    assert_eq!(
+        rebound, 421,
+        "a host that is not a loopback name is refused"
+    );
     assert!(
         exit.success(),
         "graceful shutdown on SIGTERM exits 0: {exit}"

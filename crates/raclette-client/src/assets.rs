@@ -1,9 +1,11 @@
 //! The browser runtime (`@raclette/client`) and the shell, embedded in the
 //! binary (read from the source tree in debug builds).
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::OnceLock};
 
+use base64::{Engine, engine::general_purpose::STANDARD};
 use rust_embed::RustEmbed;
+use sha2::{Digest, Sha256};
 
 #[derive(RustEmbed)]
 #[folder = "runtime/"]
@@ -26,6 +28,22 @@ pub fn runtime_files() -> Vec<String> {
     Runtime::iter().map(|name| name.into_owned()).collect()
 }
 
+/// The shell's only inline script: its import map, which lets plugin
+/// modules import `@raclette/client`.
+pub const SHELL_IMPORT_MAP: &str =
+    r#"{"imports":{"@raclette/client":"/raclette/runtime/client.js"}}"#;
+
+/// The Content-Security-Policy hash source of the shell's inline import map
+/// (`'sha256-…'`, quotes included), computed once. A policy whose
+/// `script-src` lists it lets the shell run without `'unsafe-inline'`.
+pub fn shell_script_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let digest = Sha256::digest(SHELL_IMPORT_MAP.as_bytes());
+        format!("'sha256-{}'", STANDARD.encode(digest))
+    })
+}
+
 /// The shell page. `title` is escaped.
 pub fn shell_html(title: &str) -> String {
     let title = title
@@ -39,7 +57,7 @@ pub fn shell_html(title: &str) -> String {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{title}</title>
-  <script type="importmap">{{"imports":{{"@raclette/client":"/raclette/runtime/client.js"}}}}</script>
+  <script type="importmap">{SHELL_IMPORT_MAP}</script>
   <link rel="modulepreload" href="/raclette/runtime/client.js">
   <link rel="stylesheet" href="/raclette/runtime/shell.css">
 </head>
@@ -50,4 +68,27 @@ pub fn shell_html(title: &str) -> String {
 </html>
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shell_hash_is_that_of_its_inline_script() {
+        let html = shell_html("Portal");
+        let start = html.find(r#"<script type="importmap">"#).unwrap() + 25;
+        let end = start + html[start..].find("</script>").unwrap();
+        assert_eq!(&html[start..end], SHELL_IMPORT_MAP);
+        assert_eq!(
+            html.matches("<script").count(),
+            2,
+            "one inline script, one module"
+        );
+        let hash = shell_script_hash();
+        assert!(
+            hash.starts_with("'sha256-") && hash.ends_with("='"),
+            "{hash}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ mod literal;
 mod serve;
 pub mod widgets;
 
-pub use assets::{runtime_file, runtime_files, shell_html};
+pub use assets::{SHELL_IMPORT_MAP, runtime_file, runtime_files, shell_html, shell_script_hash};
 pub use compile::{CompileCache, CompileError, compile};
 pub use data_api::{client_config, data_api_description, declaration_file};
 pub use files::ClientFiles;

@@ -1,9 +1,10 @@
 //! Serving client files and the runtime over HTTP.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use axum::{
     Router,
+    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -43,26 +44,46 @@ impl ClientServer {
     }
 }
 
+/// The content type of a client file, by extension (without case).
 fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next().unwrap_or("") {
+    let extension = path
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
         "js" | "mjs" | "ts" | "mts" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
-        "json" => "application/json",
-        "html" => "text/html; charset=utf-8",
+        "json" | "map" => "application/json",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "xml" => "application/xml",
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
-        "txt" | "md" => "text/plain; charset=utf-8",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "bmp" => "image/bmp",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
         _ => "application/octet-stream",
     }
 }
 
 /// A body with its content type, answered 304 when the browser has it.
-fn respond(request: &HeaderMap, content_type: &'static str, body: String) -> Response {
-    let etag = format!(
-        "\"{}\"",
-        &hex::encode(Sha256::digest(body.as_bytes()))[..20]
-    );
+fn respond(request: &HeaderMap, content_type: &'static str, body: Cow<'static, [u8]>) -> Response {
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..20]);
     if request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -70,6 +91,10 @@ fn respond(request: &HeaderMap, content_type: &'static str, body: String) -> Res
     {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
+    let body = match body {
+        Cow::Borrowed(bytes) => Bytes::from_static(bytes),
+        Cow::Owned(bytes) => Bytes::from(bytes),
+    };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -80,8 +105,13 @@ fn respond(request: &HeaderMap, content_type: &'static str, body: String) -> Res
     response
 }
 
+/// JavaScript text as a body.
+fn text(js: String) -> Cow<'static, [u8]> {
+    Cow::Owned(js.into_bytes())
+}
+
 /// A module that reports a compile error in the browser console.
-fn error_module(error: &crate::CompileError) -> String {
+fn error_module(error: &dyn std::fmt::Display) -> String {
     tracing::error!(target: "raclette::client", "{error}");
     let text = serde_json::to_string(&error.to_string()).unwrap_or_default();
     format!("console.error({text});\nthrow new SyntaxError({text});\n")
@@ -114,11 +144,11 @@ async fn runtime(
             Ok(js) => js.to_string(),
             Err(err) => error_module(&err),
         };
-        return respond(&headers, content_type(&file), body);
+        return respond(&headers, content_type(&file), text(body));
     }
     match assets::runtime_file(&file) {
         Some(content) if file.ends_with(".css") => {
-            respond(&headers, content_type(&file), content.into_owned())
+            respond(&headers, content_type(&file), text(content.into_owned()))
         }
         _ => not_found(&file),
     }
@@ -137,11 +167,28 @@ async fn plugin_file(
     };
     if resolved.ends_with(".ts") {
         let shown = format!("plugins/{folder}/client/{resolved}");
-        let body = match server.cache.compile(&content, &shown) {
-            Ok(js) => js.to_string(),
-            Err(err) => error_module(&err),
+        let body = match std::str::from_utf8(&content) {
+            Ok(source) => match server.cache.compile(source, &shown) {
+                Ok(js) => js.to_string(),
+                Err(err) => error_module(&err),
+            },
+            Err(_) => error_module(&format!("{shown} is not UTF-8 text")),
         };
-        return respond(&headers, content_type(&resolved), body);
+        return respond(&headers, content_type(&resolved), text(body));
     }
-    respond(&headers, content_type(&resolved), content.into_owned())
+    respond(&headers, content_type(&resolved), content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type;
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type("widgets/x/icon.png"), "image/png");
+        assert_eq!(content_type("widgets/x/ICON.PNG"), "image/png");
+        assert_eq!(content_type("fonts/a.woff2"), "font/woff2");
+        assert_eq!(content_type("index.ts"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("LICENSE"), "application/octet-stream");
+    }
 }

@@ -251,7 +251,7 @@ mod tests {
         ClientFiles::Embedded(
             entries
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
+                .map(|(k, v)| ((*k).to_owned(), v.as_bytes()))
                 .collect::<BTreeMap<_, _>>(),
         )
     }

@@ -47,3 +47,16 @@ impl ErrorBody {
         self
     }
 }
+
+/// Shows the body as its JSON text, as sent.
+///
+/// ```
+/// let body = raclette_contract::ErrorBody::new(400, "Bad Request", "no name");
+/// assert_eq!(body.to_string(), r#"{"statusCode":400,"error":"Bad Request","message":"no name"}"#);
+/// ```
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&json)
+    }
+}

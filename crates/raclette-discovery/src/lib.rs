@@ -26,7 +26,9 @@ mod order;
 mod problem;
 mod server_crate;
 
-pub use config::{AppConfig, DatabaseConfig, FrameworkConfig, PluginConfig, ServerConfig};
+pub use config::{
+    AppConfig, DatabaseConfig, FrameworkConfig, HostPattern, PluginConfig, Seconds, ServerConfig,
+};
 pub use discover::{
     AppModel, DiscoveredPlugin, PluginSource, discover, discover_with, from_sources,
     read_builtin_sources, read_plugin_sources,

@@ -3,7 +3,7 @@ use std::{collections::HashMap, future::Future, net::SocketAddr, path::Path, syn
 use axum::Router;
 use raclette::{__private::Hooks, Database, Plugin};
 use raclette_client::ClientFiles;
-use raclette_discovery::AppModel;
+use raclette_discovery::{AppModel, ServerConfig};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tracing::Instrument;
 
@@ -30,6 +30,7 @@ pub struct Built {
     listing: Arc<Vec<PluginListing>>,
     hooks: Vec<(String, tracing::Span, Hooks)>,
     db: Database,
+    server: ServerConfig,
 }
 
 /// A started app. Dropping it does not stop the server; call
@@ -176,6 +177,7 @@ impl App {
             listing,
             hooks,
             db,
+            server: self.model.config.server.clone(),
         })
     }
 
@@ -215,7 +217,10 @@ impl Built {
 
     /// Serves on `listener` until `shutdown` completes: runs `mounted`
     /// hooks once listening, and after in-flight requests have finished
-    /// runs `before_unmount` hooks in reverse dependency order.
+    /// (or the shutdown deadline has passed) runs `before_unmount` hooks in
+    /// reverse dependency order. Connections are handled as `[server]` in
+    /// `raclette.toml` says (timeouts, connection cap, allowed hosts; see
+    /// [`raclette_discovery::ServerConfig`]).
     pub async fn serve(
         mut self,
         listener: TcpListener,
@@ -234,10 +239,7 @@ impl Built {
                 }
             }
         }
-        let service = self.router.with_state(()).into_make_service();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::serve::serve(listener, self.router.with_state(()), &self.server, shutdown).await?;
         tracing::info!("server stopped; unmounting plugins");
         let mut first_error = None;
         for (folder, span, hooks) in self.hooks.into_iter().rev() {

@@ -26,7 +26,7 @@ pub struct Builtin {
     /// Its server half.
     pub server: Option<Arc<dyn Plugin>>,
     /// Its client files (TypeScript, compiled when served).
-    pub client_files: &'static [(&'static str, &'static str)],
+    pub client_files: &'static [(&'static str, &'static [u8])],
 }
 
 macro_rules! plugin_file {
@@ -37,7 +37,7 @@ macro_rules! plugin_file {
 
 macro_rules! client_files {
     ($folder:literal: $($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../plugins/", $folder, "/client/", $path)))),*]
+        &[$(($path, include_bytes!(concat!("../../../plugins/", $folder, "/client/", $path)) as &[u8])),*]
     };
 }
 
@@ -93,7 +93,7 @@ impl Builtin {
         if let Some(dir) = checkout_dir(self.folder) {
             return Some(ClientFiles::Disk(dir.join("client")));
         }
-        let files: BTreeMap<String, &'static str> = self
+        let files: BTreeMap<String, &'static [u8]> = self
             .client_files
             .iter()
             .map(|(path, text)| ((*path).to_owned(), *text))

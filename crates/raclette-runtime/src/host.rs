@@ -35,9 +35,11 @@ pub struct EmbeddedPlugin {
     pub server: Option<Arc<dyn Plugin>>,
     /// Whether it has a client half.
     pub has_client: bool,
-    /// Its client files, compiled to JavaScript at build time (release
-    /// builds); empty to serve `client/` from the app folder on disk.
-    pub client_files: &'static [(&'static str, &'static str)],
+    /// Its client files, TypeScript compiled to JavaScript at build time
+    /// and every other file (images, fonts) as it is, embedded with
+    /// `include_bytes!` (release builds); empty to serve `client/` from the
+    /// app folder on disk.
+    pub client_files: &'static [(&'static str, &'static [u8])],
 }
 
 /// What a generated host hands to [`main`].
@@ -145,7 +147,7 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
                 let files = p
                     .client_files
                     .iter()
-                    .map(|(path, text)| ((*path).to_owned(), *text))
+                    .map(|(path, bytes)| ((*path).to_owned(), *bytes))
                     .collect();
                 embedded_clients.push((p.folder, ClientFiles::Embedded(files)));
             }

@@ -11,6 +11,14 @@
 //! server stops accepting, waits for in-flight requests, then runs
 //! `before_unmount` hooks in reverse dependency order.
 //!
+//! Connections are served with the limits of `[server]` in `raclette.toml`
+//! (header, body and keep-alive timeouts, a cap on open connections, a
+//! shutdown deadline); every answer carries security headers
+//! (Content-Security-Policy, `X-Content-Type-Options`, `X-Frame-Options`,
+//! `Referrer-Policy`), a server on a loopback address answers only loopback
+//! host names and `allowed_hosts` (no DNS rebinding), and every error answer
+//! is a JSON [`raclette::HttpError`].
+//!
 //! The generated host binary of an app calls [`host::main`]; tests and
 //! embedders use [`App`] directly:
 //!
@@ -40,6 +48,9 @@ pub mod host;
 mod migrate;
 mod mount;
 mod plugin_span;
+mod rejections;
+mod security;
+mod serve;
 
 pub use app::{App, Built, RunningApp};
 pub use error::{MigrationError, MountFailure, StartError};

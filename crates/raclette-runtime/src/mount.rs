@@ -310,8 +310,9 @@ pub(crate) fn assemble(
 fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
     let message = panic_message(panic);
     tracing::error!(target: "raclette::panic", plugin = %folder, panic = %message, "handler panicked");
-    let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked")).body();
-    let body = serde_json::to_string(&body).unwrap_or_default();
+    let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked"))
+        .body()
+        .to_string();
     Response::builder()
         .status(500)
         .header("content-type", "application/json")

@@ -1,7 +1,7 @@
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
-    http::header,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -12,7 +12,9 @@ use crate::HttpError;
 ///
 /// As an extractor it answers a body that does not fit `T` with a
 /// 400 [`HttpError`] that names the field at fault (`tags[1]: invalid type:
-/// integer, expected a string`), instead of axum's plain-text rejection.
+/// integer, expected a string`), instead of axum's plain-text rejection; a
+/// body over the route's size limit (2 MiB unless the route sets
+/// `axum::extract::DefaultBodyLimit`) with a 413.
 ///
 /// ```
 /// use raclette::Json;
@@ -53,13 +55,19 @@ where
             .unwrap_or(false);
         if !is_json {
             return Err(HttpError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a request body with content-type application/json",
             ));
         }
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| HttpError::bad_request(format!("could not read the body: {e}")))?;
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than this route accepts",
+                ),
+                status => HttpError::new(status, format!("could not read the body: {e}")),
+            })?;
         parse(&bytes).map(Json)
     }
 }

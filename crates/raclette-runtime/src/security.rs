@@ -1,0 +1,256 @@
+//! Security headers on every answer, and the `Host` check that keeps a
+//! server on a loopback address out of reach of DNS rebinding.
+//!
+//! DNS rebinding: a page on `evil.example` makes its own name resolve to
+//! `127.0.0.1`, then reads the answers of a local server as same-origin
+//! requests. The browser still sends `Host: evil.example`, so a server that
+//! answers only the names it is meant to be reached by is not exposed.
+//!
+//! The rule (see `[server] allowed_hosts` in `raclette.toml`):
+//!
+//! - loopback names are always accepted: `localhost` and its subdomains
+//!   (`portal.localhost`), `127.0.0.0/8` and `[::1]`, with any port;
+//! - so are the hosts of `allowed_hosts` (`*` in it accepts every host);
+//! - any other host is refused with a JSON 421 when the server listens on a
+//!   loopback address, or on another address while `allowed_hosts` is set;
+//! - a server listening on another address with no `allowed_hosts` (behind
+//!   a proxy, or reached by its IP address) accepts every host.
+//!
+//! A request without a `Host` header (HTTP/1.0 tools) is not a browser's
+//! and is accepted.
+
+use std::{
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::OnceLock,
+};
+
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header, uri::Authority};
+use raclette::HttpError;
+use raclette_discovery::{HostPattern, ServerConfig};
+
+/// Which `Host` values a server answers.
+#[derive(Debug, Clone)]
+pub(crate) struct HostPolicy {
+    any_host: bool,
+    allowed: Vec<HostPattern>,
+}
+
+impl HostPolicy {
+    /// The policy of a server configured by `config` and listening on
+    /// `listening`.
+    pub(crate) fn new(config: &ServerConfig, listening: SocketAddr) -> HostPolicy {
+        let allowed = config.allowed_hosts.clone();
+        let any_host = allowed.iter().any(|p| p.as_str() == "*")
+            || (allowed.is_empty() && !listening.ip().is_loopback());
+        HostPolicy { any_host, allowed }
+    }
+
+    /// Checks the `Host` header (and the authority of an absolute request
+    /// URI): a 421 for a host this server does not answer, a 400 for one
+    /// that is not a host at all.
+    pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), HttpError> {
+        if self.any_host {
+            return Ok(());
+        }
+        if let Some(value) = request.headers().get(header::HOST) {
+            let text = value
+                .to_str()
+                .map_err(|_| HttpError::bad_request("the Host header is not a host name"))?;
+            self.check_authority(text)?;
+        }
+        if let Some(authority) = request.uri().authority() {
+            self.check_authority(authority.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn check_authority(&self, authority: &str) -> Result<(), HttpError> {
+        let Some(host) = host_name(authority) else {
+            return Err(HttpError::bad_request(format!(
+                "the Host header `{}` is not a host name",
+                authority.escape_debug()
+            )));
+        };
+        if is_loopback_name(&host) || self.allowed.iter().any(|p| p.matches(&host)) {
+            return Ok(());
+        }
+        Err(HttpError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "this server does not answer for host `{host}`; an app lists the host names it may be reached by in `[server] allowed_hosts` of raclette.toml"
+            ),
+        ))
+    }
+}
+
+/// The host of an authority (`Host` header value) without port, userinfo
+/// or trailing dot, lowercase, IPv6 in brackets in normal form.
+fn host_name(authority: &str) -> Option<String> {
+    let authority: Authority = authority.trim().parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let host = authority.host().to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    if host.is_empty() {
+        return None;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<Ipv6Addr>().ok().map(|ip| format!("[{ip}]"));
+    }
+    Some(host.to_owned())
+}
+
+/// `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`.
+fn is_loopback_name(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return ip.is_loopback();
+    }
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<Ipv6Addr>().ok())
+        .is_some_and(|ip| {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        })
+}
+
+/// The Content-Security-Policy of every answer.
+///
+/// Scripts only from the app itself, plus the shell's inline import map by
+/// its hash (no `'unsafe-inline'` scripts, no `eval`); styles from the app
+/// and inline, because widgets add their `<style>` at run time; images
+/// also from `data:`, `blob:` and any `https:` address (widget
+/// descriptions may name images elsewhere); requests (`fetch`, web
+/// sockets) only to the app; no plugins (`object`), no framing by other
+/// sites.
+pub(crate) fn content_security_policy() -> &'static HeaderValue {
+    static POLICY: OnceLock<HeaderValue> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let policy = format!(
+            "default-src 'self'; script-src 'self' {hash}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; \
+             object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            hash = raclette_client::shell_script_hash()
+        );
+        HeaderValue::from_str(&policy).expect("the policy is ASCII")
+    })
+}
+
+/// Adds the security headers to an answer. A header the answer already has
+/// (a plugin's own Content-Security-Policy, set by a route or an app-wide
+/// layer) is kept.
+pub(crate) fn add_headers(headers: &mut HeaderMap) {
+    let fixed = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert_with(|| content_security_policy().clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(hosts: &[&str], listening: &str) -> HostPolicy {
+        let config = ServerConfig {
+            allowed_hosts: hosts
+                .iter()
+                .map(|h| HostPattern::parse(h).unwrap())
+                .collect(),
+            ..ServerConfig::default()
+        };
+        HostPolicy::new(&config, listening.parse().unwrap())
+    }
+
+    fn answers(policy: &HostPolicy, host: &str) -> Result<(), u16> {
+        let request = Request::builder()
+            .uri("/")
+            .header(header::HOST, host)
+            .body(())
+            .unwrap();
+        policy.check(&request).map_err(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn a_loopback_server_answers_loopback_names_and_listed_hosts() {
+        let local = policy(&["portal.example.com"], "127.0.0.1:8081");
+        for host in [
+            "localhost",
+            "localhost:8081",
+            "LOCALHOST.:8081",
+            "portal.localhost:3000",
+            "127.0.0.1:8081",
+            "127.1.2.3",
+            "[::1]:8081",
+            "[0:0:0:0:0:0:0:1]",
+            "portal.example.com",
+            "Portal.Example.com:443",
+        ] {
+            assert_eq!(answers(&local, host), Ok(()), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8081",
+            "localhost.evil.example",
+            "10.0.0.1",
+            "portal.example.com.evil.example",
+        ] {
+            assert_eq!(answers(&local, host), Err(421), "{host}");
+        }
+        assert_eq!(answers(&local, "user@localhost"), Err(400));
+        assert_eq!(answers(&local, "local host"), Err(400));
+        let no_host = Request::builder().uri("/").body(()).unwrap();
+        assert!(local.check(&no_host).is_ok());
+        let absolute = Request::builder()
+            .uri("http://evil.example/")
+            .header(header::HOST, "localhost")
+            .body(())
+            .unwrap();
+        assert_eq!(local.check(&absolute).unwrap_err().status().as_u16(), 421);
+    }
+
+    #[test]
+    fn other_addresses_answer_every_host_unless_hosts_are_listed() {
+        assert_eq!(answers(&policy(&[], "0.0.0.0:80"), "evil.example"), Ok(()));
+        let listed = policy(&["*.example.com"], "0.0.0.0:80");
+        assert_eq!(answers(&listed, "eu.example.com"), Ok(()));
+        assert_eq!(answers(&listed, "localhost"), Ok(()));
+        assert_eq!(answers(&listed, "evil.example"), Err(421));
+        let any = policy(&["*"], "127.0.0.1:80");
+        assert_eq!(answers(&any, "evil.example"), Ok(()));
+    }
+
+    #[test]
+    fn headers_are_added_unless_present() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'"),
+        );
+        add_headers(&mut headers);
+        assert_eq!(
+            headers[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert!(headers.contains_key(header::REFERRER_POLICY));
+        let policy = content_security_policy().to_str().unwrap();
+        assert!(
+            policy.contains(raclette_client::shell_script_hash()),
+            "{policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
+}

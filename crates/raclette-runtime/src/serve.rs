@@ -1,0 +1,675 @@
+//! Connection handling: the accept loop, the cap on open connections, the
+//! header, body and keep-alive timeouts, and graceful shutdown with a
+//! deadline. The limits come from `[server]` in `raclette.toml`
+//! ([`ServerConfig`]).
+//!
+//! - At most `max_connections` connections are open at once. When all are
+//!   taken the server stops accepting, so new clients wait in the kernel's
+//!   queue until one closes; clients already connected go on being served.
+//! - A client has `header_read_timeout` to send a request's headers: from
+//!   the connection's start for its first request, from the first byte for
+//!   the next ones. Between requests a connection may stay idle for
+//!   `keep_alive_timeout`. Past either, the connection is closed.
+//! - A request's body must arrive within `request_body_timeout` of its
+//!   headers; past that the request is answered with a JSON 408 and the
+//!   connection closed. A handler that is slow to answer is not cut: route
+//!   timeouts are the plugins' choice (`tower_http::timeout`).
+//! - On shutdown the server stops accepting, closes idle connections, lets
+//!   requests in progress finish, and closes whatever is left after
+//!   `shutdown_timeout`.
+//! - A closed connection lingers for up to two seconds, reading and
+//!   dropping what the client still sends, so that a client that was cut
+//!   off in the middle of a body (answered 413 or 408) reads the answer
+//!   instead of a connection reset.
+//!
+//! Every answer goes through the `Host` check and gets the security headers
+//! ([`crate::security`]); error answers are JSON ([`crate::rejections`]).
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{HeaderValue, Request, Response, StatusCode, header},
+    response::IntoResponse,
+};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
+use raclette::HttpError;
+use raclette_discovery::ServerConfig;
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{Notify, OwnedSemaphorePermit, Semaphore, watch},
+    task::JoinSet,
+    time::{Instant, Sleep},
+};
+use tower::ServiceExt;
+
+use crate::{
+    rejections,
+    security::{self, HostPolicy},
+};
+
+/// How long a closed connection goes on reading what its client still
+/// sends (see the module documentation).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// The connection limits of a server.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    header_read_timeout: Duration,
+    request_body_timeout: Duration,
+    keep_alive_timeout: Duration,
+    max_connections: usize,
+    shutdown_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits `config` sets, with the documented defaults.
+    pub(crate) fn new(config: &ServerConfig) -> Limits {
+        Limits {
+            header_read_timeout: config.header_read_timeout(),
+            request_body_timeout: config.request_body_timeout(),
+            keep_alive_timeout: config.keep_alive_timeout(),
+            max_connections: config
+                .max_connections
+                .map_or_else(default_max_connections, |n| n as usize),
+            shutdown_timeout: config.shutdown_timeout(),
+        }
+    }
+}
+
+/// 10,000 connections or, when the process may open fewer files, its
+/// open-file limit less a reserve (an eighth, at least 64) for the
+/// database, the listener and the files it reads.
+fn default_max_connections() -> usize {
+    let most = ServerConfig::DEFAULT_MAX_CONNECTIONS as usize;
+    match open_file_limit() {
+        Some(limit) => {
+            let usable = limit.saturating_sub((limit / 8).max(64));
+            usize::try_from(usable).unwrap_or(most).clamp(16, most)
+        }
+        None => most,
+    }
+}
+
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+/// What every connection of a server shares.
+struct Shared {
+    router: Router,
+    limits: Limits,
+    hosts: HostPolicy,
+    stopping: AtomicBool,
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then shuts
+/// down gracefully within the configured deadline.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    let limits = Limits::new(config);
+    tracing::debug!(?limits, %local, "serving");
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let shared = Arc::new(Shared {
+        router,
+        hosts: HostPolicy::new(config, local),
+        limits,
+        stopping: AtomicBool::new(false),
+    });
+    let (stop, stopped) = watch::channel(());
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut full = false;
+    'accept: loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break 'accept,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        if slots.available_permits() == 0 && !full {
+            tracing::warn!(
+                max_connections = shared.limits.max_connections,
+                "every connection slot is taken; new clients wait until one closes"
+            );
+        }
+        full = slots.available_permits() == 0;
+        let (stream, peer) = loop {
+            tokio::select! {
+                () = &mut shutdown => break 'accept,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => break accepted,
+                    Err(err) => accept_error(err).await,
+                },
+            }
+        };
+        let connection = connection(stream, peer, permit, shared.clone(), stopped.clone());
+        connections.spawn(connection);
+    }
+    drop(listener);
+    shared.stopping.store(true, Ordering::Relaxed);
+    let _ = stop.send(());
+    if !connections.is_empty() {
+        tracing::info!(
+            open = connections.len(),
+            "waiting for open connections to finish"
+        );
+    }
+    let deadline = tokio::time::sleep(shared.limits.shutdown_timeout);
+    let mut deadline = std::pin::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = connections.join_next() => if next.is_none() { break },
+            () = &mut deadline => {
+                tracing::warn!(
+                    left = connections.len(),
+                    "shutdown deadline of {:?} reached; closing the connections left",
+                    shared.limits.shutdown_timeout
+                );
+                connections.shutdown().await;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a failed `accept`: nothing for a client's own failure, a pause
+/// otherwise (out of file descriptors: wait for connections to close).
+async fn accept_error(err: io::Error) {
+    if matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %err, "cannot accept a connection; retrying shortly");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+}
+
+/// Serves one connection until it ends, passes a deadline, or shutdown
+/// ends it.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    let state = Arc::new(ConnState::new());
+    let io = TrackedIo {
+        stream: Some(stream),
+        permit: Some(permit),
+        state: state.clone(),
+        shared: shared.clone(),
+        saw_eof: false,
+    };
+    let service = RequestService {
+        shared: shared.clone(),
+        conn: state.clone(),
+    };
+    let conn = hyper::server::conn::http1::Builder::new()
+        .header_read_timeout(None)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let mut stopping = false;
+    loop {
+        let deadline = state.deadline(&shared.limits);
+        let changed = state.changed.notified();
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(err) = result {
+                    tracing::debug!(%peer, error = %err, "connection ended with an error");
+                }
+                return;
+            }
+            () = sleep_until(deadline) => {
+                if state.deadline(&shared.limits).is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!(%peer, "closing a connection that passed its header or keep-alive timeout");
+                    return;
+                }
+            }
+            () = changed => {}
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                if state.is_quiet() {
+                    return;
+                }
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where a connection is between requests, for its deadlines.
+struct ConnState {
+    phase: Mutex<Phase>,
+    /// Notified whenever the deadline may have changed.
+    changed: Notify,
+}
+
+struct Phase {
+    accepted: Instant,
+    /// Requests dispatched whose answer is not yet sent.
+    in_flight: usize,
+    /// Requests dispatched so far.
+    served: u64,
+    /// When the last answer was sent.
+    idle_since: Instant,
+    /// When the first byte of the next request arrived, if it did.
+    header_started: Option<Instant>,
+}
+
+impl ConnState {
+    fn new() -> ConnState {
+        let now = Instant::now();
+        ConnState {
+            phase: Mutex::new(Phase {
+                accepted: now,
+                in_flight: 0,
+                served: 0,
+                idle_since: now,
+                header_started: None,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn phase(&self) -> MutexGuard<'_, Phase> {
+        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When the connection is to be closed, unless a request is in flight.
+    fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        let phase = self.phase();
+        if phase.in_flight > 0 {
+            None
+        } else if phase.served == 0 {
+            Some(phase.accepted + limits.header_read_timeout)
+        } else if let Some(started) = phase.header_started {
+            Some(started + limits.header_read_timeout)
+        } else {
+            Some(phase.idle_since + limits.keep_alive_timeout)
+        }
+    }
+
+    /// No request in flight and none begun.
+    fn is_quiet(&self) -> bool {
+        let phase = self.phase();
+        phase.in_flight == 0 && phase.header_started.is_none()
+    }
+
+    fn bytes_read(&self) {
+        let mut phase = self.phase();
+        if phase.in_flight == 0 && phase.header_started.is_none() {
+            phase.header_started = Some(Instant::now());
+            drop(phase);
+            self.changed.notify_one();
+        }
+    }
+
+    fn request_started(&self) {
+        let mut phase = self.phase();
+        phase.in_flight += 1;
+        phase.served += 1;
+        phase.header_started = None;
+        drop(phase);
+        self.changed.notify_one();
+    }
+
+    fn request_finished(&self) {
+        let mut phase = self.phase();
+        phase.in_flight -= 1;
+        if phase.in_flight == 0 {
+            phase.idle_since = Instant::now();
+        }
+        drop(phase);
+        self.changed.notify_one();
+    }
+}
+
+/// A request in flight, from its dispatch until its answer is sent (or
+/// dropped).
+struct InFlight(Arc<ConnState>);
+
+impl InFlight {
+    fn start(conn: Arc<ConnState>) -> InFlight {
+        conn.request_started();
+        InFlight(conn)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}
+
+/// The socket of a connection: notes when a request's first byte arrives,
+/// holds the connection's slot, and lingers when closed.
+struct TrackedIo {
+    stream: Option<TcpStream>,
+    permit: Option<OwnedSemaphorePermit>,
+    state: Arc<ConnState>,
+    shared: Arc<Shared>,
+    saw_eof: bool,
+}
+
+impl TrackedIo {
+    fn stream(&mut self) -> Pin<&mut TcpStream> {
+        Pin::new(
+            self.stream
+                .as_mut()
+                .expect("the stream is taken only on drop"),
+        )
+    }
+}
+
+impl AsyncRead for TrackedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = self.stream().poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = result {
+            if buf.filled().len() > before {
+                self.state.bytes_read();
+            } else {
+                self.saw_eof = true;
+            }
+        }
+        result
+    }
+}
+
+impl AsyncWrite for TrackedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.stream().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream
+            .as_ref()
+            .is_some_and(AsyncWrite::is_write_vectored)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream().poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream().poll_shutdown(cx)
+    }
+}
+
+impl Drop for TrackedIo {
+    fn drop(&mut self) {
+        let (Some(stream), permit) = (self.stream.take(), self.permit.take()) else {
+            return;
+        };
+        if self.saw_eof || self.shared.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger(stream, permit));
+        }
+    }
+}
+
+/// Closes the sending side, then reads and drops what the client still
+/// sends until it closes too or [`LINGER`] passes.
+async fn linger(mut stream: TcpStream, permit: Option<OwnedSemaphorePermit>) {
+    let _ = stream.shutdown().await;
+    let mut buffer = vec![0; 16 * 1024];
+    let drain = async {
+        while let Ok(n) = stream.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+    drop(permit);
+}
+
+/// The hyper service of one connection.
+#[derive(Clone)]
+struct RequestService {
+    shared: Arc<Shared>,
+    conn: Arc<ConnState>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for RequestService {
+    type Response = Response<TrackedBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let in_flight = InFlight::start(self.conn.clone());
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let response = handle(&shared, request).await;
+            Ok(response.map(|body| TrackedBody {
+                body,
+                _in_flight: in_flight,
+            }))
+        })
+    }
+}
+
+/// One request: `Host` check, body deadline, the app, JSON errors,
+/// security headers.
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
+    let mut response = match shared.hosts.check(&request) {
+        Err(refusal) => refusal.into_response(),
+        Ok(()) => {
+            let timed_out = Arc::new(AtomicBool::new(false));
+            let limit = shared.limits.request_body_timeout;
+            let request = request.map(|body| {
+                Body::new(DeadlineBody {
+                    body,
+                    deadline: Instant::now() + limit,
+                    sleep: None,
+                    timed_out: timed_out.clone(),
+                    limit,
+                })
+            });
+            let response = match shared.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            if timed_out.load(Ordering::Relaxed) {
+                body_timeout(limit)
+            } else {
+                rejections::into_json(response).await
+            }
+        }
+    };
+    security::add_headers(response.headers_mut());
+    response
+}
+
+/// The answer to a request whose body did not arrive in time.
+fn body_timeout(limit: Duration) -> Response<Body> {
+    let mut response = HttpError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!("the request body did not arrive within {limit:?}"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// An answer's body; the request counts as in flight until it is sent.
+struct TrackedBody {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl HttpBody for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A request body that fails once its deadline has passed while the
+/// handler waits for more of it.
+struct DeadlineBody {
+    body: Incoming,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+    timed_out: Arc<AtomicBool>,
+    limit: Duration,
+}
+
+/// The error of a [`DeadlineBody`] past its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+struct BodyTimeout(Duration);
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|r| r.map_err(Into::into)));
+        }
+        let deadline = this.deadline;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            this.timed_out.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(BodyTimeout(this.limit).into())));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_connection_cap_fits_the_file_limit() {
+        let cap = default_max_connections();
+        assert!((16..=10_000).contains(&cap), "{cap}");
+        if let Some(limit) = open_file_limit() {
+            assert!(cap as u64 <= limit.max(16), "{cap} within {limit}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_follow_the_connection_phase() {
+        let limits = Limits::new(&ServerConfig::default());
+        let state = ConnState::new();
+        let start = Instant::now();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(start + limits.header_read_timeout)
+        );
+        state.bytes_read();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(start + limits.header_read_timeout),
+            "the first request's headers are due from the connection's start"
+        );
+        state.request_started();
+        assert_eq!(state.deadline(&limits), None, "no deadline while in flight");
+        tokio::time::advance(Duration::from_secs(100)).await;
+        state.request_finished();
+        let idle = Instant::now();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(idle + limits.keep_alive_timeout)
+        );
+        assert!(state.is_quiet());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        state.bytes_read();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(idle + Duration::from_secs(5) + limits.header_read_timeout)
+        );
+        assert!(!state.is_quiet());
+    }
+}
