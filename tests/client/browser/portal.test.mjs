@@ -47,7 +47,7 @@ async function todosOnServer() {
 test('navigate from / to the todo page, add, check off, reload, delete', async () => {
   const { page, context, consoleErrors } = await open('/')
   const nav = page.locator('nav a[data-raclette-nav]')
-  assert.deepEqual((await nav.allTextContents()).sort(), ['Mixed', 'Todos'])
+  assert.deepEqual((await nav.allTextContents()).sort(), ['Home', 'Mixed', 'Todos'])
   await nav.filter({ hasText: 'Todos' }).click()
   await page.waitForURL(`${server.url}/todo`)
   assert.equal(await page.locator('main h1').textContent(), 'Todos')
@@ -104,10 +104,33 @@ test('a deep link loads its page directly, and back/forward routing works', asyn
   assert.equal(await page.title(), 'Todos · portal')
   await page.locator('a.raclette-brand').click()
   await page.waitForURL(`${server.url}/`)
-  await page.locator('main h1', { hasText: 'portal' }).waitFor()
+  await page.locator('main h1', { hasText: 'Home' }).waitFor()
   await page.goBack()
   await page.locator(todoWidget).waitFor()
   assert.equal(new URL(page.url()).pathname, '/todo')
+  await context.close()
+})
+
+test('the home page at / comes from the built-in raclette__home plugin', async () => {
+  const { page, context } = await open('/')
+  const home = page.locator('div[data-widget="plugin_raclette__home/home"]')
+  assert.equal(await page.locator('main h1').textContent(), 'Home')
+  // Its pages list links every other page; its plugin list comes from its
+  // server half and marks the built-ins.
+  const links = home.locator('ul.raclette-home-pages a')
+  await links.first().waitFor()
+  assert.deepEqual((await links.allTextContents()).sort(), ['Mixed', 'Todos'])
+  const builtin = home.locator('li[data-home-plugin="plugin_raclette__home"]')
+  await builtin.waitFor()
+  assert.match(await builtin.textContent(), /raclette__home 0\.1\.0.*\(built in\)/)
+  const todo = home.locator('li[data-home-plugin="plugin_pacifico__todo"]')
+  assert.ok(!(await todo.textContent()).includes('built in'))
+  await page.selectOption('select[data-raclette-locale]', 'de')
+  await home.locator('h2', { hasText: 'Seiten' }).waitFor()
+  await page.selectOption('select[data-raclette-locale]', 'en')
+  await links.filter({ hasText: 'Todos' }).click()
+  await page.waitForURL(`${server.url}/todo`)
+  await page.locator(todoWidget).waitFor()
   await context.close()
 })
 
