@@ -217,6 +217,56 @@ async fn the_catalogue_lists_entry_and_widgets() {
 }
 
 #[tokio::test]
+async fn a_frontend_folder_is_a_client_half_too() {
+    let app = TempApp::new();
+    app.plugin("acme__notes", "1.0.0", &[], "");
+    app.write(
+        "plugins/acme__notes/frontend/index.ts",
+        "const n: number = 1\nexport default n\n",
+    );
+    app.write(
+        "plugins/acme__notes/frontend/widgets/list/setup.ts",
+        "export const details = { title: 'Notes' }\nexport const config = {}\n",
+    );
+    app.write(
+        "plugins/acme__notes/frontend/widgets/list/ListWidget.ts",
+        "export default function mount(el: HTMLElement) { return () => {} }\n",
+    );
+    app.write("plugins/acme__notes/frontend/broken.ts", "const = ;\n");
+    let server = start(app.app()).await;
+    let notes = listed_plugin(&server, "plugin_acme__notes").await;
+    assert_eq!(
+        notes["client"]["entry"],
+        "/raclette/client/plugin_acme__notes/index.js"
+    );
+    assert_eq!(notes["client"]["widgets"][0]["id"], "list");
+    let entry = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__notes/index.js",
+        None,
+    )
+    .await;
+    assert_eq!(entry.status, 200);
+    assert!(entry.text.contains("const n = 1"), "{}", entry.text);
+    let broken = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__notes/broken.js",
+        None,
+    )
+    .await;
+    assert!(
+        broken
+            .text
+            .contains("plugins/acme__notes/frontend/broken.ts:1:7:"),
+        "errors name the folder the file is in: {}",
+        broken.text
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn disabled_plugins_serve_no_client() {
     let app = fixture();
     app.config("[plugins.acme__shop]\nenabled = false\n");

@@ -6,7 +6,10 @@ use std::{path::Path, process::Command};
 use raclette_client::ClientFiles;
 use raclette_discovery::{AppModel, Problem};
 
-use crate::{CliError, host::write_if_changed};
+use crate::{
+    CliError,
+    host::{client_display, write_if_changed},
+};
 
 /// Problems in the enabled plugins' client halves: widget declarations
 /// (file and field) and TypeScript that does not compile (line and column).
@@ -19,7 +22,7 @@ pub(crate) fn problems(model: &AppModel) -> Vec<Problem> {
     problems_in(&model.dir, &folders)
 }
 
-/// Client problems of every plugin folder with a `client/` folder, for an
+/// Client problems of every plugin folder with a client half, for an
 /// app whose discovery failed (so that `check` still reports them all).
 pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
     let Ok(entries) = std::fs::read_dir(app.join("plugins")) else {
@@ -27,7 +30,7 @@ pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
     };
     let mut folders: Vec<String> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("client").is_dir())
+        .filter(|e| raclette_discovery::client_dir(&e.path()).is_some())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| !name.starts_with(['.', '_']))
         .collect();
@@ -39,8 +42,11 @@ pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
 fn problems_in(app: &Path, folders: &[&str]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for folder in folders {
-        let base = format!("plugins/{folder}/client");
-        let files = ClientFiles::Disk(app.join("plugins").join(folder).join("client"));
+        let Some(client) = raclette_discovery::client_dir(&app.join("plugins").join(folder)) else {
+            continue;
+        };
+        let base = client_display(folder, &client);
+        let files = ClientFiles::Disk(client);
         let (_, widget_problems) =
             raclette_client::widgets::discover(&files, &format!("plugin_{folder}"), "");
         for p in widget_problems {

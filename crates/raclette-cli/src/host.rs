@@ -98,14 +98,11 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
             }
             None => "None".to_owned(),
         };
-        let client_files = if embed_client && plugin.has_client {
-            embed_client_files(
-                &plugin_dir.join("client"),
-                &root.join("client").join(folder),
-                folder,
-            )?
-        } else {
-            String::new()
+        let client_files = match raclette_discovery::client_dir(&plugin_dir) {
+            Some(client) if embed_client && plugin.has_client => {
+                embed_client_files(&client, &root.join("client").join(folder), folder)?
+            }
+            _ => String::new(),
         };
         let mut migrations = String::new();
         for m in &plugin.migrations {
@@ -229,7 +226,7 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
         };
         let (target, text) = match relative.strip_suffix(".ts") {
             Some(stem) if !relative.ends_with(".d.ts") => {
-                let shown = format!("plugins/{folder}/client/{relative}");
+                let shown = format!("{}/{relative}", client_display(folder, client));
                 match raclette_client::compile(&content, &shown) {
                     Ok(js) => (format!("{stem}.js"), js),
                     Err(err) => {
@@ -259,6 +256,15 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
             problems.join("\n  ")
         )))
     }
+}
+
+/// A plugin's client folder as shown in messages: `plugins/<folder>/client`
+/// (or `…/frontend`).
+pub(crate) fn client_display(folder: &str, client: &Path) -> String {
+    let name = client
+        .file_name()
+        .map_or_else(|| "client".into(), |n| n.to_string_lossy());
+    format!("plugins/{folder}/{name}")
 }
 
 /// Writes `text` to `path` unless it already holds exactly that.

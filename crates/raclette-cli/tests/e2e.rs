@@ -330,9 +330,32 @@ fn check_reports_every_problem_and_exits_1() {
         "export default function mount() {}\n",
     )
     .unwrap();
+    // A client half in `frontend/` is checked like one in `client/`.
+    plugin(
+        "acme__d",
+        "name = \"d\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n",
+    );
+    let frontend = app.join("plugins/acme__d/frontend");
+    std::fs::create_dir_all(frontend.join("widgets/list")).unwrap();
+    std::fs::write(
+        frontend.join("widgets/list/setup.ts"),
+        "export const details = { color: 'red' }\nexport const config = {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        frontend.join("widgets/list/ListWidget.ts"),
+        "export default function mount() {}\n",
+    )
+    .unwrap();
     let out = run(&app, &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "plugins/acme__d/frontend/widgets/list/setup.ts: field `details.title`: missing"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("plugins/acme__c/client/index.ts: line 2, column 7"),
         "{err}"

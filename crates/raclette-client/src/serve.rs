@@ -130,7 +130,7 @@ async fn plugin_file(
         return not_found(&path);
     };
     if resolved.ends_with(".ts") {
-        let shown = format!("plugins/{folder}/client/{resolved}");
+        let shown = format!("plugins/{folder}/{}/{resolved}", files.folder_name());
         let body = match server.cache.compile(&content, &shown) {
             Ok(js) => js.to_string(),
             Err(err) => error_module(&err),

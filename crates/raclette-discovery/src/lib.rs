@@ -17,6 +17,7 @@
 //! }
 //! ```
 
+mod client_dir;
 mod config;
 mod discover;
 mod manifest;
@@ -26,6 +27,7 @@ mod order;
 mod problem;
 mod server_crate;
 
+pub use client_dir::{CLIENT_DIRS, client_dir};
 pub use config::{AppConfig, DatabaseConfig, FrameworkConfig, PluginConfig, ServerConfig};
 pub use discover::{
     AppModel, DiscoveredPlugin, PluginSource, discover, from_sources, read_plugin_sources,
