@@ -118,6 +118,88 @@ async fn typescript_is_served_as_javascript() {
 }
 
 #[tokio::test]
+async fn modules_point_at_source_maps_that_name_the_typescript() {
+    let app = fixture();
+    let server = start(app.app()).await;
+    let base = "/raclette/client/plugin_acme__shop";
+    // Asked for without an extension, the module still names its own map.
+    for (module, map_url, source) in [
+        ("index.js", format!("{base}/index.js.map"), "index.ts"),
+        (
+            "widgets/cart/CartWidget",
+            format!("{base}/widgets/cart/CartWidget.js.map"),
+            "CartWidget.ts",
+        ),
+        ("util", format!("{base}/util.js.map"), "util.ts"),
+    ] {
+        let reply = call(&server, "GET", &format!("{base}/{module}"), None).await;
+        assert!(
+            reply
+                .text
+                .ends_with(&format!("\n//# sourceMappingURL={map_url}\n")),
+            "{module}: {}",
+            reply.text
+        );
+        let map = call(&server, "GET", &map_url, None).await;
+        assert_eq!(map.status, 200, "{map_url}");
+        assert_eq!(map.headers["content-type"], "application/json");
+        assert_eq!(map.json["sources"], json!([source]), "{map_url}");
+        assert!(
+            map.json["sourcesContent"][0]
+                .as_str()
+                .is_some_and(|s| s.contains("export")),
+            "{}",
+            map.json
+        );
+    }
+    let runtime = call(&server, "GET", "/raclette/runtime/client.js", None).await;
+    assert!(
+        runtime
+            .text
+            .ends_with("\n//# sourceMappingURL=/raclette/runtime/client.js.map\n")
+    );
+    let map = call(&server, "GET", "/raclette/runtime/client.js.map", None).await;
+    assert_eq!(map.json["sources"], json!(["client.ts"]));
+    for missing in ["broken.js.map", "style.css.map", "nope.js.map"] {
+        let reply = call(&server, "GET", &format!("{base}/{missing}"), None).await;
+        assert_eq!(reply.status, 404, "{missing}");
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn embedded_source_maps_are_served_as_files() {
+    let app = TempApp::new();
+    app.plugin("acme__shop", "1.0.0", &[], "");
+    let files = std::collections::BTreeMap::from([
+        (
+            "index.js".to_owned(),
+            "export default 1\n//# sourceMappingURL=/raclette/client/plugin_acme__shop/index.js.map\n",
+        ),
+        (
+            "index.js.map".to_owned(),
+            "{\"version\":3,\"sources\":[\"index.ts\"],\"mappings\":\"\"}",
+        ),
+    ]);
+    let server = start(
+        app.app()
+            .client_files("acme__shop", raclette_client::ClientFiles::Embedded(files)),
+    )
+    .await;
+    let map = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__shop/index.js.map",
+        None,
+    )
+    .await;
+    assert_eq!(map.status, 200);
+    assert_eq!(map.headers["content-type"], "application/json");
+    assert_eq!(map.json["sources"], json!(["index.ts"]));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn compile_errors_name_file_line_and_column() {
     let app = fixture();
     let server = start(app.app()).await;

@@ -215,7 +215,8 @@ fn main() -> std::process::ExitCode {{
 }
 
 /// Compiles a plugin's client files into `out` and returns the Rust list
-/// that embeds them (relative path, content).
+/// that embeds them (relative path, content). Each TypeScript module becomes
+/// `<stem>.js` and its source map `<stem>.js.map`.
 fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String, CliError> {
     let mut list = String::new();
     let files = raclette_client::ClientFiles::Disk(client.to_owned());
@@ -224,11 +225,15 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
         let Some(content) = files.read(&relative) else {
             continue;
         };
-        let (target, text) = match relative.strip_suffix(".ts") {
+        let outputs = match relative.strip_suffix(".ts") {
             Some(stem) if !relative.ends_with(".d.ts") => {
                 let shown = format!("{}/{relative}", client_display(folder, client));
-                match raclette_client::compile(&content, &shown) {
-                    Ok(js) => (format!("{stem}.js"), js),
+                let map_url = format!("/raclette/client/plugin_{folder}/{stem}.js.map");
+                match raclette_client::compile_with_source_map(&content, &shown, &map_url) {
+                    Ok(module) => vec![
+                        (format!("{stem}.js"), module.code),
+                        (format!("{stem}.js.map"), module.map),
+                    ],
                     Err(err) => {
                         problems.push(err.to_string());
                         continue;
@@ -236,17 +241,19 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
                 }
             }
             Some(_) => continue,
-            None => (relative.clone(), content.into_owned()),
+            None => vec![(relative.clone(), content.into_owned())],
         };
-        let path = out.join(&target);
-        write_if_changed(&path, &text)?;
-        writeln!(
-            list,
-            "                ({}, include_str!({})),",
-            rust_str(&target),
-            rust_str(&path.display().to_string())
-        )
-        .expect("write to string");
+        for (target, text) in outputs {
+            let path = out.join(&target);
+            write_if_changed(&path, &text)?;
+            writeln!(
+                list,
+                "                ({}, include_str!({})),",
+                rust_str(&target),
+                rust_str(&path.display().to_string())
+            )
+            .expect("write to string");
+        }
     }
     if problems.is_empty() {
         Ok(list)

@@ -15,7 +15,11 @@ use std::{
 
 fn raclette() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_raclette"));
-    command.env("CARGO_TARGET_DIR", e2e_target());
+    // Nested builds keep their intermediate files in their own target
+    // folder too, whatever build folder the outer cargo was given.
+    command
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .env_remove("CARGO_BUILD_BUILD_DIR");
     command
 }
 

@@ -25,7 +25,7 @@ mod serve;
 pub mod widgets;
 
 pub use assets::{runtime_file, runtime_files, shell_html};
-pub use compile::{CompileCache, CompileError, compile};
+pub use compile::{CompileCache, CompileError, CompiledModule, compile, compile_with_source_map};
 pub use data_api::{client_config, declaration_file};
 pub use files::ClientFiles;
 pub use literal::exported_literals;
