@@ -18,6 +18,11 @@ pub(crate) fn discover(app: &Path) -> Result<AppModel, CliError> {
 /// Prints each plugin: key, version, enabled, dependencies; fails with every
 /// problem, including those of client halves (widgets, TypeScript).
 pub(crate) fn check(app: &Path) -> Result<(), CliError> {
+    if app.join(raclette_discovery::APP_CONFIG_FILE).is_file()
+        && let Err(err) = client::write_runtime_types(app)
+    {
+        eprintln!("raclette: {err}");
+    }
     let model = match raclette_discovery::discover(app) {
         Ok(model) => model,
         Err(mut report) => {

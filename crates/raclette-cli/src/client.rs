@@ -1,5 +1,6 @@
-//! Client halves at the command line: validation for `raclette check` and
-//! the TypeScript declaration files under `.raclette/types/`.
+//! Client halves at the command line: validation for `raclette check`, and
+//! what editors need under `.raclette/types/`: the runtime's TypeScript
+//! sources (`@raclette/client`) and each plugin's data API declarations.
 
 use std::{path::Path, process::Command};
 
@@ -100,6 +101,38 @@ pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliErr
             &dir.join(format!("{key}.d.ts")),
             &raclette_client::declaration_file(config),
         )?;
+    }
+    Ok(())
+}
+
+/// Where the runtime's TypeScript sources go, relative to the app: the
+/// app's `tsconfig.json` maps `@raclette/client` to `client.ts` there.
+pub(crate) const RUNTIME_TYPES_DIR: &str = ".raclette/types/raclette-client";
+
+/// Writes the browser runtime's own TypeScript sources (what
+/// `@raclette/client` is) to [`RUNTIME_TYPES_DIR`], so that editors and
+/// `tsc` resolve the import with the types of the framework the app is
+/// built with; files the runtime no longer has are removed.
+pub(crate) fn write_runtime_types(app: &Path) -> Result<(), CliError> {
+    let dir = app.join(RUNTIME_TYPES_DIR);
+    let names: Vec<String> = raclette_client::runtime_files()
+        .into_iter()
+        .filter(|name| name.ends_with(".ts"))
+        .collect();
+    for name in &names {
+        if let Some(text) = raclette_client::runtime_file(name) {
+            write_if_changed(&dir.join(name), &text)?;
+        }
+    }
+    for entry in std::fs::read_dir(&dir)
+        .map_err(CliError::io(&dir))?
+        .filter_map(Result::ok)
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !names.contains(&name) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(CliError::io(&path))?;
+        }
     }
     Ok(())
 }

@@ -71,7 +71,9 @@ fn rust_str(text: &str) -> String {
 /// With `embed_client`, every plugin's client files are compiled (TypeScript
 /// to JavaScript) into `.raclette/client/` and embedded, so the binary needs
 /// no source tree; without it the binary serves `client/` from the app folder,
-/// so client edits show on reload without a rebuild.
+/// so client edits show on reload without a rebuild. The runtime's
+/// TypeScript sources for editors are refreshed on the way (see
+/// [`crate::client::write_runtime_types`]).
 pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, CliError> {
     let app_dir = model.dir.canonicalize().map_err(CliError::io(&model.dir))?;
     let framework = framework::locate(&app_dir, &model.config)?;
@@ -199,6 +201,7 @@ fn main() -> std::process::ExitCode {{
     );
 
     write_if_changed(&root.join(".gitignore"), "*\n")?;
+    crate::client::write_runtime_types(&app_dir)?;
     write_if_changed(&host_dir.join("Cargo.toml"), &cargo_toml)?;
     write_if_changed(&host_dir.join("src/main.rs"), &main_rs)?;
     let lock = host_dir.join("Cargo.lock");

@@ -294,6 +294,81 @@ fn new_app_lifecycle_through_the_cli() {
     assert!(elsewhere.path().join("data/raclette.sqlite").is_file());
 }
 
+/// The app's `tsconfig.json` maps `@raclette/client` to the runtime's own
+/// sources, which the CLI writes under `.raclette/types/`.
+#[test]
+fn editors_resolve_the_runtime_through_tsconfig() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("typed");
+    assert!(run(tmp.path(), &["new", "typed"]).status.success());
+    let tsconfig: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(app.join("tsconfig.json")).unwrap()).unwrap();
+    let options = &tsconfig["compilerOptions"];
+    assert_eq!(
+        options["paths"]["@raclette/client"],
+        serde_json::json!(["./.raclette/types/raclette-client/client.ts"])
+    );
+    // The runtime imports its parts as `./x.ts`.
+    assert_eq!(options["allowImportingTsExtensions"], true);
+    assert_eq!(options["noEmit"], true);
+    assert_eq!(
+        tsconfig["include"],
+        serde_json::json!(["plugins/*/client", "plugins/*/frontend"])
+    );
+
+    let runtime_dir = app.join(".raclette/types/raclette-client");
+    let written = |app: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(app.join(".raclette/types/raclette-client"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut expected: Vec<String> = raclette_client::runtime_files()
+        .into_iter()
+        .filter(|n| n.ends_with(".ts"))
+        .collect();
+    expected.sort();
+    assert!(expected.contains(&"client.ts".to_owned()), "{expected:?}");
+    assert_eq!(written(&app), expected, "written by `raclette new`");
+    for name in &expected {
+        assert_eq!(
+            std::fs::read_to_string(runtime_dir.join(name)).unwrap(),
+            raclette_client::runtime_file(name).unwrap(),
+            "{name} is the runtime's own source"
+        );
+    }
+
+    // `.raclette/` is not committed: `check` writes the sources again, and
+    // drops files the runtime does not have.
+    std::fs::remove_dir_all(app.join(".raclette")).unwrap();
+    assert!(
+        run(&app, &["plugin", "new", "acme__notes"])
+            .status
+            .success()
+    );
+    std::fs::write(runtime_dir.join("gone.ts"), "").unwrap();
+    std::fs::remove_file(runtime_dir.join("client.ts")).unwrap();
+    assert!(run(&app, &["check"]).status.success());
+    assert_eq!(written(&app), expected, "rewritten by `raclette check`");
+
+    // An app made before `raclette new` wrote a tsconfig.json gets one with
+    // its first plugin; an app's own is left alone.
+    let old = tmp.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("raclette.toml"), "name = \"old\"\n").unwrap();
+    assert!(run(&old, &["plugin", "new", "acme__a"]).status.success());
+    assert!(old.join("tsconfig.json").is_file());
+    std::fs::write(old.join("tsconfig.json"), "{}").unwrap();
+    assert!(run(&old, &["plugin", "new", "acme__b"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(old.join("tsconfig.json")).unwrap(),
+        "{}"
+    );
+    assert_eq!(written(&old), expected);
+}
+
 #[test]
 fn check_reports_every_problem_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
