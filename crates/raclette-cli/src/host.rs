@@ -8,8 +8,15 @@
 //!
 //! Every plugin with a server crate is linked, enabled or not, so turning a
 //! plugin on or off in `raclette.toml` needs a restart, not a rebuild.
+//!
+//! Plugin crates depend on `raclette = "0.1"` and on other plugins' crates by
+//! package name (`acme-notes-server = "0.1"`), never by path, so that a
+//! plugin folder can be copied between apps as it is; `[patch.crates-io]`
+//! of the host resolves those names to the framework checkout and to the
+//! plugins' `server/` folders.
 
 use std::{
+    collections::BTreeSet,
     fmt::Write as _,
     path::{Path, PathBuf},
 };
@@ -82,7 +89,16 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
     let bin = bin_name(model);
 
     let mut deps = String::new();
+    let mut patches = String::new();
     let mut plugins = String::new();
+    // Plugin crates that other plugin crates depend on by name (such as
+    // `acme-notes-server = "0.1"`) resolve to their folders.
+    let wanted: BTreeSet<&str> = model
+        .plugins
+        .iter()
+        .filter_map(|p| p.server.as_ref())
+        .flat_map(|s| s.dependencies.iter().map(|d| d.package.as_str()))
+        .collect();
     for (index, plugin) in model.plugins.iter().enumerate() {
         let folder = plugin.folder();
         let plugin_dir = app_dir.join("plugins").join(folder);
@@ -96,6 +112,15 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
                     toml_str(&plugin_dir.join("server"))
                 )
                 .expect("write to string");
+                if wanted.contains(server.package.as_str()) {
+                    writeln!(
+                        patches,
+                        "{} = {{ path = {} }}",
+                        server.package,
+                        toml_str(&plugin_dir.join("server"))
+                    )
+                    .expect("write to string");
+                }
                 format!("Some(Arc::new({alias}::plugin))")
             }
             None => "None".to_owned(),
@@ -160,7 +185,7 @@ raclette-runtime = {{ path = {runtime} }}
 {deps}
 [patch.crates-io]
 raclette = {{ path = {api} }}
-
+{patches}
 [profile.dev]
 debug = "line-tables-only"
 

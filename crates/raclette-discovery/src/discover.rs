@@ -264,6 +264,15 @@ pub fn from_sources(
         }
     }
 
+    // Server crates use only the plugin crates their metadata declares.
+    report
+        .problems
+        .extend(crate::server_crate::plugin_crate_problems(
+            valid.iter().map(|(folder, (_, manifest, source, _))| {
+                (folder.as_str(), manifest, source.server.as_ref())
+            }),
+        ));
+
     // Configuration refers to existing plugins.
     for folder in config.plugins.keys() {
         if !valid.contains_key(folder) && !invalid_folders.contains(folder) {

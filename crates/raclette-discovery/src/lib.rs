@@ -36,7 +36,7 @@ pub use manifest::Manifest;
 pub use migrations::Migration;
 pub use name::PluginName;
 pub use problem::{Problem, Report};
-pub use server_crate::ServerCrate;
+pub use server_crate::{CrateDependency, ServerCrate};
 
 /// The app's configuration file name.
 pub const APP_CONFIG_FILE: &str = "raclette.toml";
