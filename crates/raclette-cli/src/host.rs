@@ -312,3 +312,48 @@ pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), CliError> 
     }
     std::fs::write(path, text).map_err(CliError::io(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedding_compiles_a_frontend_folder_with_source_maps() {
+        let plugin = tempfile::tempdir().unwrap();
+        let frontend = plugin.path().join("frontend");
+        std::fs::create_dir_all(frontend.join("widgets/list")).unwrap();
+        std::fs::write(
+            frontend.join("index.ts"),
+            "const n: number = 1\nexport default n\n",
+        )
+        .unwrap();
+        std::fs::write(frontend.join("style.css"), "body {}\n").unwrap();
+        std::fs::write(frontend.join("types.d.ts"), "export type A = 1\n").unwrap();
+        let client = raclette_discovery::client_dir(plugin.path()).unwrap();
+        let out = plugin.path().join("out");
+
+        let list = embed_client_files(&client, &out, "acme__notes").unwrap();
+        let embedded: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("(\"")?.split('"').next())
+            .collect();
+        assert_eq!(embedded, ["index.js", "index.js.map", "style.css"]);
+        let js = std::fs::read_to_string(out.join("index.js")).unwrap();
+        assert!(
+            js.ends_with("//# sourceMappingURL=/raclette/client/plugin_acme__notes/index.js.map\n"),
+            "{js}"
+        );
+        let map: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("index.js.map")).unwrap())
+                .unwrap();
+        assert_eq!(map["sources"], serde_json::json!(["index.ts"]));
+
+        std::fs::write(frontend.join("broken.ts"), "const = ;\n").unwrap();
+        let err = embed_client_files(&client, &out, "acme__notes").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("plugins/acme__notes/frontend/broken.ts:1:7:"),
+            "{err}"
+        );
+    }
+}
