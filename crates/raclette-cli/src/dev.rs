@@ -99,39 +99,18 @@ pub(crate) fn dev(app: &Path, port: Option<u16>) -> Result<(), CliError> {
             match build_once(&app) {
                 Ok(binary) => {
                     generation += 1;
-                    let copy = snapshot(&binary, generation)?;
-                    let previous = server.take();
-                    let previous_binary = previous.as_ref().map(|s| s.binary.clone());
-                    stop(previous.map(|s| s.child));
-                    match start(&copy, &app, port, &rx, &mut rebuild)? {
-                        Started::Listening(new) => {
-                            if let Some(old) = previous_binary {
-                                let _ = std::fs::remove_file(old);
-                            }
-                            server = Some(new);
-                        }
-                        Started::Failed(status) => {
-                            let _ = std::fs::remove_file(&copy);
-                            eprintln!("raclette: the new server did not start ({status})");
-                            if let Some(old) = previous_binary {
-                                eprintln!(
-                                    "raclette: starting the previous server again; fix the problem and save again"
-                                );
-                                match start(&old, &app, port, &rx, &mut rebuild)? {
-                                    Started::Listening(old) => server = Some(old),
-                                    Started::Failed(status) => {
-                                        let _ = std::fs::remove_file(&old);
-                                        eprintln!(
-                                            "raclette: the previous server did not start either ({status}); waiting for changes"
-                                        );
-                                    }
-                                    Started::Stopped => break Ok(()),
-                                }
-                            } else {
-                                eprintln!("raclette: waiting for changes");
-                            }
-                        }
-                        Started::Stopped => break Ok(()),
+                    match replace(
+                        &mut server,
+                        &binary,
+                        generation,
+                        &app,
+                        port,
+                        &rx,
+                        &mut rebuild,
+                    ) {
+                        Ok(Flow::Go) => {}
+                        Ok(Flow::Stop) => break Ok(()),
+                        Err(err) => eprintln!("raclette: {err}; waiting for changes"),
                     }
                 }
                 Err(err) => {
@@ -176,6 +155,58 @@ pub(crate) fn dev(app: &Path, port: Option<u16>) -> Result<(), CliError> {
         let _ = std::fs::remove_file(running.binary);
     }
     result
+}
+
+/// Whether `raclette dev` goes on.
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// Replaces the running server (if any) by one running `binary`, or starts
+/// the previous one again when the new one does not start.
+fn replace(
+    server: &mut Option<Server>,
+    binary: &Path,
+    generation: u32,
+    app: &Path,
+    port: Option<u16>,
+    events: &mpsc::Receiver<Event>,
+    rebuild: &mut bool,
+) -> Result<Flow, CliError> {
+    let copy = snapshot(binary, generation)?;
+    let previous = server.take();
+    let previous_binary = previous.as_ref().map(|s| s.binary.clone());
+    stop(previous.map(|s| s.child));
+    let status = match start(&copy, app, port, events, rebuild)? {
+        Started::Listening(new) => {
+            if let Some(old) = previous_binary {
+                let _ = std::fs::remove_file(old);
+            }
+            *server = Some(new);
+            return Ok(Flow::Go);
+        }
+        Started::Stopped => return Ok(Flow::Stop),
+        Started::Failed(status) => status,
+    };
+    let _ = std::fs::remove_file(&copy);
+    eprintln!("raclette: the new server did not start ({status})");
+    let Some(old) = previous_binary else {
+        eprintln!("raclette: waiting for changes");
+        return Ok(Flow::Go);
+    };
+    eprintln!("raclette: starting the previous server again; fix the problem and save again");
+    match start(&old, app, port, events, rebuild)? {
+        Started::Listening(old) => *server = Some(old),
+        Started::Failed(status) => {
+            let _ = std::fs::remove_file(&old);
+            eprintln!(
+                "raclette: the previous server did not start either ({status}); waiting for changes"
+            );
+        }
+        Started::Stopped => return Ok(Flow::Stop),
+    }
+    Ok(Flow::Go)
 }
 
 /// Builds the host and checks that the new build would start; returns the
