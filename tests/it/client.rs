@@ -118,6 +118,89 @@ async fn typescript_is_served_as_javascript() {
 }
 
 #[tokio::test]
+async fn modules_point_at_source_maps_that_name_the_typescript() {
+    let app = fixture();
+    let server = start(app.app()).await;
+    let base = "/raclette/client/plugin_acme__shop";
+    // Asked for without an extension, the module still names its own map.
+    for (module, map_url, source) in [
+        ("index.js", format!("{base}/index.js.map"), "index.ts"),
+        (
+            "widgets/cart/CartWidget",
+            format!("{base}/widgets/cart/CartWidget.js.map"),
+            "CartWidget.ts",
+        ),
+        ("util", format!("{base}/util.js.map"), "util.ts"),
+    ] {
+        let reply = call(&server, "GET", &format!("{base}/{module}"), None).await;
+        assert!(
+            reply
+                .text
+                .ends_with(&format!("\n//# sourceMappingURL={map_url}\n")),
+            "{module}: {}",
+            reply.text
+        );
+        let map = call(&server, "GET", &map_url, None).await;
+        assert_eq!(map.status, 200, "{map_url}");
+        assert_eq!(map.headers["content-type"], "application/json");
+        assert_eq!(map.json["sources"], json!([source]), "{map_url}");
+        assert!(
+            map.json["sourcesContent"][0]
+                .as_str()
+                .is_some_and(|s| s.contains("export")),
+            "{}",
+            map.json
+        );
+    }
+    let runtime = call(&server, "GET", "/raclette/runtime/client.js", None).await;
+    assert!(
+        runtime
+            .text
+            .ends_with("\n//# sourceMappingURL=/raclette/runtime/client.js.map\n")
+    );
+    let map = call(&server, "GET", "/raclette/runtime/client.js.map", None).await;
+    assert_eq!(map.json["sources"], json!(["client.ts"]));
+    for missing in ["broken.js.map", "style.css.map", "nope.js.map"] {
+        let reply = call(&server, "GET", &format!("{base}/{missing}"), None).await;
+        assert_eq!(reply.status, 404, "{missing}");
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn embedded_source_maps_are_served_as_files() {
+    let app = TempApp::new();
+    app.plugin("acme__shop", "1.0.0", &[], "");
+    let files = std::collections::BTreeMap::from([
+        (
+            "index.js".to_owned(),
+            b"export default 1\n//# sourceMappingURL=/raclette/client/plugin_acme__shop/index.js.map\n"
+                .as_slice(),
+        ),
+        (
+            "index.js.map".to_owned(),
+            b"{\"version\":3,\"sources\":[\"index.ts\"],\"mappings\":\"\"}".as_slice(),
+        ),
+    ]);
+    let server = start(
+        app.app()
+            .client_files("acme__shop", raclette_client::ClientFiles::Embedded(files)),
+    )
+    .await;
+    let map = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__shop/index.js.map",
+        None,
+    )
+    .await;
+    assert_eq!(map.status, 200);
+    assert_eq!(map.headers["content-type"], "application/json");
+    assert_eq!(map.json["sources"], json!(["index.ts"]));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn compile_errors_name_file_line_and_column() {
     let app = fixture();
     let server = start(app.app()).await;
@@ -212,6 +295,56 @@ async fn the_catalogue_lists_entry_and_widgets() {
         module.text.contains("export default function mount(el)"),
         "{}",
         module.text
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_frontend_folder_is_a_client_half_too() {
+    let app = TempApp::new();
+    app.plugin("acme__notes", "1.0.0", &[], "");
+    app.write(
+        "plugins/acme__notes/frontend/index.ts",
+        "const n: number = 1\nexport default n\n",
+    );
+    app.write(
+        "plugins/acme__notes/frontend/widgets/list/setup.ts",
+        "export const details = { title: 'Notes' }\nexport const config = {}\n",
+    );
+    app.write(
+        "plugins/acme__notes/frontend/widgets/list/ListWidget.ts",
+        "export default function mount(el: HTMLElement) { return () => {} }\n",
+    );
+    app.write("plugins/acme__notes/frontend/broken.ts", "const = ;\n");
+    let server = start(app.app()).await;
+    let notes = listed_plugin(&server, "plugin_acme__notes").await;
+    assert_eq!(
+        notes["client"]["entry"],
+        "/raclette/client/plugin_acme__notes/index.js"
+    );
+    assert_eq!(notes["client"]["widgets"][0]["id"], "list");
+    let entry = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__notes/index.js",
+        None,
+    )
+    .await;
+    assert_eq!(entry.status, 200);
+    assert!(entry.text.contains("const n = 1"), "{}", entry.text);
+    let broken = call(
+        &server,
+        "GET",
+        "/raclette/client/plugin_acme__notes/broken.js",
+        None,
+    )
+    .await;
+    assert!(
+        broken
+            .text
+            .contains("plugins/acme__notes/frontend/broken.ts:1:7:"),
+        "errors name the folder the file is in: {}",
+        broken.text
     );
     server.shutdown().await.unwrap();
 }

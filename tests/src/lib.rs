@@ -1,6 +1,9 @@
 //! Helpers for raclette's integration tests: fixture apps written to a
 //! temporary folder, and a client for the servers they start.
 
+// A README example that drops a `Result` fails its doctest.
+#![doc(test(attr(deny(unused_must_use), allow(dead_code))))]
+
 use std::path::{Path, PathBuf};
 
 use raclette_runtime::{App, RunningApp};
@@ -181,3 +184,9 @@ pub async fn call(app: &RunningApp, method: &str, path: &str, body: Option<Value
         headers,
     }
 }
+
+/// The Rust examples of the README, compiled by `cargo test --doc` so that
+/// they keep compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;

@@ -7,7 +7,7 @@ use raclette_discovery::AppModel;
 use crate::{
     CliError,
     cargo::{self, Profile},
-    client, framework, host,
+    client, framework, host, verify,
 };
 
 /// Discovers the app with the framework's built-in plugins, or fails with
@@ -21,7 +21,16 @@ pub(crate) fn discover(app: &Path) -> Result<AppModel, CliError> {
 
 /// Prints each plugin: key, version, enabled, dependencies; fails with every
 /// problem, including those of client halves (widgets, TypeScript).
-pub(crate) fn check(app: &Path) -> Result<(), CliError> {
+///
+/// What only the plugins' server code knows (option types, services, routes
+/// and their clashes) and what the database knows (changed migrations) is
+/// checked with `build`: the app is built and its start-up checked.
+pub(crate) fn check(app: &Path, build: bool) -> Result<(), CliError> {
+    if app.join(raclette_discovery::APP_CONFIG_FILE).is_file()
+        && let Err(err) = client::write_runtime_types(app)
+    {
+        eprintln!("raclette: {err}");
+    }
     let model = match raclette_discovery::discover_with(app, framework::builtins(app)?) {
         Ok(model) => model,
         Err(mut report) => {
@@ -32,6 +41,12 @@ pub(crate) fn check(app: &Path) -> Result<(), CliError> {
     let problems = client::problems(&model);
     if !problems.is_empty() {
         return Err(CliError::Invalid(raclette_discovery::Report { problems }));
+    }
+    if build {
+        let host = host::generate(&model, false)?;
+        let binary = cargo::build(app, &host, Profile::Debug)?;
+        eprintln!("raclette: checking start-up (plugins set up, routes, migrations)");
+        verify::verify(app, &binary)?;
     }
     let count = model.plugins.len();
     println!(
@@ -64,13 +79,22 @@ pub(crate) fn check(app: &Path) -> Result<(), CliError> {
             if plugin.builtin { "built-in" } else { "app" },
         );
     }
-    println!("ok");
+    if build {
+        println!("ok");
+    } else {
+        println!(
+            "ok (without building; `raclette check --build` also checks option types, services, routes and migrations)"
+        );
+    }
     Ok(())
 }
 
 /// Builds the host and prints its routes.
 pub(crate) fn routes(app: &Path) -> Result<(), CliError> {
     let model = discover(app)?;
+    eprintln!(
+        "raclette: routes are registered by the plugins' server code; building the app to list them"
+    );
     let host = host::generate(&model, false)?;
     let binary = cargo::build(app, &host, Profile::Debug)?;
     client::write_declarations(app, &binary)?;

@@ -1,5 +1,6 @@
-//! Client halves at the command line: validation for `raclette check` and
-//! the TypeScript declaration files under `.raclette/types/`.
+//! Client halves at the command line: validation for `raclette check`, and
+//! what editors need under `.raclette/types/`: the runtime's TypeScript
+//! sources (`@raclette/client`) and each plugin's data API declarations.
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 
@@ -7,7 +8,10 @@ use raclette_client::ClientFiles;
 use raclette_contract::DataApiDescription;
 use raclette_discovery::{AppModel, Problem};
 
-use crate::{CliError, host::write_if_changed};
+use crate::{
+    CliError,
+    host::{client_display, write_if_changed},
+};
 
 /// Problems in the enabled plugins' client halves: widget declarations
 /// (file and field) and TypeScript that does not compile (line and column).
@@ -20,7 +24,7 @@ pub(crate) fn problems(model: &AppModel) -> Vec<Problem> {
     problems_in(&model.dir, &folders)
 }
 
-/// Client problems of every plugin folder with a `client/` folder, for an
+/// Client problems of every plugin folder with a client half, for an
 /// app whose discovery failed (so that `check` still reports them all).
 pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
     let Ok(entries) = std::fs::read_dir(app.join("plugins")) else {
@@ -28,7 +32,7 @@ pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
     };
     let mut folders: Vec<String> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("client").is_dir())
+        .filter(|e| raclette_discovery::client_dir(&e.path()).is_some())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| !name.starts_with(['.', '_']))
         .collect();
@@ -40,8 +44,11 @@ pub(crate) fn problems_of_folders(app: &Path) -> Vec<Problem> {
 fn problems_in(app: &Path, folders: &[&str]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for folder in folders {
-        let base = format!("plugins/{folder}/client");
-        let files = ClientFiles::Disk(app.join("plugins").join(folder).join("client"));
+        let Some(client) = raclette_discovery::client_dir(&app.join("plugins").join(folder)) else {
+            continue;
+        };
+        let base = client_display(folder, &client);
+        let files = ClientFiles::Disk(client);
         let (_, widget_problems) =
             raclette_client::widgets::discover(&files, &raclette_contract::plugin_key(folder), "");
         for p in widget_problems {
@@ -100,6 +107,38 @@ pub(crate) fn write_declarations(app: &Path, binary: &Path) -> Result<(), CliErr
             &dir.join(format!("{key}.d.ts")),
             raclette_client::declaration_file(description),
         )?;
+    }
+    Ok(())
+}
+
+/// Where the runtime's TypeScript sources go, relative to the app: the
+/// app's `tsconfig.json` maps `@raclette/client` to `client.ts` there.
+pub(crate) const RUNTIME_TYPES_DIR: &str = ".raclette/types/raclette-client";
+
+/// Writes the browser runtime's own TypeScript sources (what
+/// `@raclette/client` is) to [`RUNTIME_TYPES_DIR`], so that editors and
+/// `tsc` resolve the import with the types of the framework the app is
+/// built with; files the runtime no longer has are removed.
+pub(crate) fn write_runtime_types(app: &Path) -> Result<(), CliError> {
+    let dir = app.join(RUNTIME_TYPES_DIR);
+    let names: Vec<String> = raclette_client::runtime_files()
+        .into_iter()
+        .filter(|name| name.ends_with(".ts"))
+        .collect();
+    for name in &names {
+        if let Some(text) = raclette_client::runtime_file(name) {
+            write_if_changed(&dir.join(name), text.as_bytes())?;
+        }
+    }
+    for entry in std::fs::read_dir(&dir)
+        .map_err(CliError::io(&dir))?
+        .filter_map(Result::ok)
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !names.contains(&name) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(CliError::io(&path))?;
+        }
     }
     Ok(())
 }

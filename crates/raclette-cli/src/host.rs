@@ -8,8 +8,15 @@
 //!
 //! Every plugin with a server crate is linked, enabled or not, so turning a
 //! plugin on or off in `raclette.toml` needs a restart, not a rebuild.
+//!
+//! Plugin crates depend on `raclette = "0.1"` and on other plugins' crates by
+//! package name (`acme-notes-server = "0.1"`), never by path, so that a
+//! plugin folder can be copied between apps as it is; `[patch.crates-io]`
+//! of the host resolves those names to the framework checkout and to the
+//! plugins' `server/` folders.
 
 use std::{
+    collections::BTreeSet,
     fmt::Write as _,
     path::{Path, PathBuf},
 };
@@ -71,7 +78,9 @@ fn rust_str(text: &str) -> String {
 /// With `embed_client`, every plugin's client files are compiled (TypeScript
 /// to JavaScript) into `.raclette/client/` and embedded, so the binary needs
 /// no source tree; without it the binary serves `client/` from the app folder,
-/// so client edits show on reload without a rebuild.
+/// so client edits show on reload without a rebuild. The runtime's
+/// TypeScript sources for editors are refreshed on the way (see
+/// [`crate::client::write_runtime_types`]).
 pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, CliError> {
     let app_dir = model.dir.canonicalize().map_err(CliError::io(&model.dir))?;
     let framework = framework::locate(&app_dir, &model.config)?;
@@ -80,7 +89,16 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
     let bin = bin_name(model);
 
     let mut deps = String::new();
+    let mut patches = String::new();
     let mut plugins = String::new();
+    // Plugin crates that other plugin crates depend on by name (such as
+    // `acme-notes-server = "0.1"`) resolve to their folders.
+    let wanted: BTreeSet<&str> = model
+        .plugins
+        .iter()
+        .filter_map(|p| p.server.as_ref())
+        .flat_map(|s| s.dependencies.iter().map(|d| d.package.as_str()))
+        .collect();
     // Built-in plugins are linked into the runtime itself.
     for (index, plugin) in model.plugins.iter().enumerate().filter(|(_, p)| !p.builtin) {
         let folder = plugin.folder();
@@ -95,18 +113,24 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
                     toml_str(&plugin_dir.join("server"))
                 )
                 .expect("write to string");
+                if wanted.contains(server.package.as_str()) {
+                    writeln!(
+                        patches,
+                        "{} = {{ path = {} }}",
+                        server.package,
+                        toml_str(&plugin_dir.join("server"))
+                    )
+                    .expect("write to string");
+                }
                 format!("Some(Arc::new({alias}::plugin))")
             }
             None => "None".to_owned(),
         };
-        let client_files = if embed_client && plugin.has_client {
-            embed_client_files(
-                &plugin_dir.join("client"),
-                &root.join("client").join(folder),
-                folder,
-            )?
-        } else {
-            String::new()
+        let client_files = match raclette_discovery::client_dir(&plugin_dir) {
+            Some(client) if embed_client && plugin.has_client => {
+                embed_client_files(&client, &root.join("client").join(folder), folder)?
+            }
+            _ => String::new(),
         };
         let mut migrations = String::new();
         for m in &plugin.migrations {
@@ -162,7 +186,7 @@ raclette-runtime = {{ path = {runtime} }}
 {deps}
 [patch.crates-io]
 raclette = {{ path = {api} }}
-
+{patches}
 [profile.dev]
 debug = "line-tables-only"
 
@@ -203,6 +227,7 @@ fn main() -> std::process::ExitCode {{
     );
 
     write_if_changed(&root.join(".gitignore"), "*\n")?;
+    crate::client::write_runtime_types(&app_dir)?;
     write_if_changed(&host_dir.join("Cargo.toml"), &cargo_toml)?;
     write_if_changed(&host_dir.join("src/main.rs"), &main_rs)?;
     let lock = host_dir.join("Cargo.lock");
@@ -219,8 +244,9 @@ fn main() -> std::process::ExitCode {{
 }
 
 /// Compiles a plugin's client files into `out` and returns the Rust list
-/// that embeds them (relative path, bytes): TypeScript compiled to
-/// JavaScript, every other file (images, fonts, …) as it is.
+/// that embeds them (relative path, bytes): each TypeScript module becomes
+/// `<stem>.js` and its source map `<stem>.js.map`; every other file (images,
+/// fonts, …) is embedded as it is.
 fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String, CliError> {
     let mut list = String::new();
     let files = raclette_client::ClientFiles::Disk(client.to_owned());
@@ -229,15 +255,19 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
         let Some(content) = files.read_bytes(&relative) else {
             continue;
         };
-        let shown = format!("plugins/{folder}/client/{relative}");
-        let (target, bytes) = match relative.strip_suffix(".ts") {
+        let outputs = match relative.strip_suffix(".ts") {
             Some(stem) if !relative.ends_with(".d.ts") => {
+                let shown = format!("{}/{relative}", client_display(folder, client));
                 let Ok(source) = std::str::from_utf8(&content) else {
                     problems.push(format!("{shown}: not UTF-8 text"));
                     continue;
                 };
-                match raclette_client::compile(source, &shown) {
-                    Ok(js) => (format!("{stem}.js"), js.into_bytes()),
+                let map_url = format!("/raclette/client/plugin_{folder}/{stem}.js.map");
+                match raclette_client::compile_with_source_map(source, &shown, &map_url) {
+                    Ok(module) => vec![
+                        (format!("{stem}.js"), module.code.into_bytes()),
+                        (format!("{stem}.js.map"), module.map.into_bytes()),
+                    ],
                     Err(err) => {
                         problems.push(err.to_string());
                         continue;
@@ -245,17 +275,19 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
                 }
             }
             Some(_) => continue,
-            None => (relative.clone(), content.into_owned()),
+            None => vec![(relative.clone(), content.into_owned())],
         };
-        let path = out.join(&target);
-        write_if_changed(&path, &bytes)?;
-        writeln!(
-            list,
-            "                ({}, include_bytes!({})),",
-            rust_str(&target),
-            rust_str(&path.display().to_string())
-        )
-        .expect("write to string");
+        for (target, bytes) in outputs {
+            let path = out.join(&target);
+            write_if_changed(&path, &bytes)?;
+            writeln!(
+                list,
+                "                ({}, include_bytes!({})),",
+                rust_str(&target),
+                rust_str(&path.display().to_string())
+            )
+            .expect("write to string");
+        }
     }
     if problems.is_empty() {
         Ok(list)
@@ -265,6 +297,15 @@ fn embed_client_files(client: &Path, out: &Path, folder: &str) -> Result<String,
             problems.join("\n  ")
         )))
     }
+}
+
+/// A plugin's client folder as shown in messages: `plugins/<folder>/client`
+/// (or `…/frontend`).
+pub(crate) fn client_display(folder: &str, client: &Path) -> String {
+    let name = client
+        .file_name()
+        .map_or_else(|| "client".into(), |n| n.to_string_lossy());
+    format!("plugins/{folder}/{name}")
 }
 
 /// Writes `content` to `path` unless it already holds exactly that.
@@ -277,4 +318,49 @@ pub(crate) fn write_if_changed(path: &Path, content: impl AsRef<[u8]>) -> Result
         std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
     }
     std::fs::write(path, content).map_err(CliError::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedding_compiles_a_frontend_folder_with_source_maps() {
+        let plugin = tempfile::tempdir().unwrap();
+        let frontend = plugin.path().join("frontend");
+        std::fs::create_dir_all(frontend.join("widgets/list")).unwrap();
+        std::fs::write(
+            frontend.join("index.ts"),
+            "const n: number = 1\nexport default n\n",
+        )
+        .unwrap();
+        std::fs::write(frontend.join("style.css"), "body {}\n").unwrap();
+        std::fs::write(frontend.join("types.d.ts"), "export type A = 1\n").unwrap();
+        let client = raclette_discovery::client_dir(plugin.path()).unwrap();
+        let out = plugin.path().join("out");
+
+        let list = embed_client_files(&client, &out, "acme__notes").unwrap();
+        let embedded: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("(\"")?.split('"').next())
+            .collect();
+        assert_eq!(embedded, ["index.js", "index.js.map", "style.css"]);
+        let js = std::fs::read_to_string(out.join("index.js")).unwrap();
+        assert!(
+            js.ends_with("//# sourceMappingURL=/raclette/client/plugin_acme__notes/index.js.map\n"),
+            "{js}"
+        );
+        let map: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("index.js.map")).unwrap())
+                .unwrap();
+        assert_eq!(map["sources"], serde_json::json!(["index.ts"]));
+
+        std::fs::write(frontend.join("broken.ts"), "const = ;\n").unwrap();
+        let err = embed_client_files(&client, &out, "acme__notes").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("plugins/acme__notes/frontend/broken.ts:1:7:"),
+            "{err}"
+        );
+    }
 }

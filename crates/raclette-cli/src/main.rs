@@ -3,8 +3,9 @@
 //! ```text
 //! raclette new DIR                 create an app that runs as it is
 //! raclette plugin new AUTHOR__NAME add a plugin skeleton to the app
-//! raclette check                   discover and validate the app's plugins
-//! raclette routes                  list every route: method, path, plugin
+//! raclette check [--build]         discover and validate the app's plugins
+//!                                  (--build: build it and check its start-up)
+//! raclette routes                  build the app and list every route
 //! raclette dev [--port N]          build, serve and rebuild on every change
 //! raclette build                   build a release binary of the app
 //! ```
@@ -25,6 +26,7 @@ mod error;
 mod framework;
 mod host;
 mod scaffold;
+mod verify;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -60,8 +62,14 @@ enum Command {
         command: PluginCommand,
     },
     /// Discover and validate the app's plugins; exit code 1 on problems.
-    Check,
-    /// List every route: method, full path, plugin.
+    Check {
+        /// Also build the app and check what start-up checks: options
+        /// against their types, services, routes and route clashes,
+        /// migrations against the database.
+        #[arg(long)]
+        build: bool,
+    },
+    /// Build the app and list every route: method, full path, plugin.
     Routes,
     /// Build and serve the app, rebuilding and restarting on every change.
     Dev {
@@ -99,7 +107,7 @@ fn main() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::New { name },
         } => scaffold::new_plugin(&app, &name),
-        Command::Check => check::check(&app),
+        Command::Check { build } => check::check(&app, build),
         Command::Routes => check::routes(&app),
         Command::Dev { port } => dev::dev(&app, port),
         Command::Build => build::build(&app),

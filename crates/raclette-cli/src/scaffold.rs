@@ -4,7 +4,10 @@ use std::path::Path;
 
 use raclette_discovery::{PLUGIN_MANIFEST_FILE, PLUGINS_DIR, PluginName};
 
-use crate::CliError;
+use crate::{CliError, client};
+
+/// The app's TypeScript settings, for editors and `tsc`.
+const TSCONFIG: &str = "tsconfig.json";
 
 fn render(template: &str, vars: &[(&str, &str)]) -> String {
     vars.iter().fold(template.to_owned(), |text, (key, value)| {
@@ -47,7 +50,9 @@ pub(crate) fn new_app(dir: &Path) -> Result<(), CliError> {
         &render(include_str!("templates/raclette.toml"), &[("name", &name)]),
     )?;
     write(&dir.join(".gitignore"), include_str!("templates/gitignore"))?;
+    write(&dir.join(TSCONFIG), include_str!("templates/tsconfig.json"))?;
     write(&dir.join(PLUGINS_DIR).join(".gitkeep"), "")?;
+    client::write_runtime_types(dir)?;
     println!("created app `{name}` in {}", dir.display());
     println!(
         "next: cd {} && raclette plugin new you__hello && raclette dev",
@@ -101,6 +106,13 @@ pub(crate) fn new_plugin(app: &Path, folder: &str) -> Result<(), CliError> {
         &dir.join("server/src/lib.rs"),
         &render(include_str!("templates/lib.rs"), &vars),
     )?;
+    // Apps made before `raclette new` wrote one get it with their first
+    // plugin; an existing one is the app's own.
+    let tsconfig = app.join(TSCONFIG);
+    if !tsconfig.exists() {
+        write(&tsconfig, include_str!("templates/tsconfig.json"))?;
+    }
+    client::write_runtime_types(app)?;
     println!("created plugin {folder} in {}", dir.display());
     println!("its route: GET {prefix}/hello");
     Ok(())

@@ -15,7 +15,11 @@ use std::{
 
 fn raclette() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_raclette"));
-    command.env("CARGO_TARGET_DIR", e2e_target());
+    // Nested builds keep their intermediate files in their own target
+    // folder too, whatever build folder the outer cargo was given.
+    command
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .env_remove("CARGO_BUILD_BUILD_DIR");
     command
 }
 
@@ -112,6 +116,26 @@ impl Dev {
                 ),
             }
         }
+    }
+
+    /// The base URL of the server that listened last, of every line seen.
+    fn latest_url(&self) -> String {
+        self.seen
+            .iter()
+            .rev()
+            .find_map(|line| line.split("listening on ").nth(1))
+            .expect("a server listened")
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits for a line holding `problem` (as the problem list shows it:
+    /// file, then message), then for the word that the running server was
+    /// kept; returns the URL of that server.
+    fn wait_kept(&mut self, problem: &str) -> String {
+        self.wait_for(&format!("  - {problem}"), BUILD_LIMIT);
+        self.wait_for("raclette: the previous server keeps running", BUILD_LIMIT);
+        self.latest_url()
     }
 
     /// Waits for the server to listen; returns its base URL.
@@ -329,6 +353,81 @@ fn new_app_lifecycle_through_the_cli() {
     assert!(elsewhere.path().join("data/raclette.sqlite").is_file());
 }
 
+/// The app's `tsconfig.json` maps `@raclette/client` to the runtime's own
+/// sources, which the CLI writes under `.raclette/types/`.
+#[test]
+fn editors_resolve_the_runtime_through_tsconfig() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("typed");
+    assert!(run(tmp.path(), &["new", "typed"]).status.success());
+    let tsconfig: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(app.join("tsconfig.json")).unwrap()).unwrap();
+    let options = &tsconfig["compilerOptions"];
+    assert_eq!(
+        options["paths"]["@raclette/client"],
+        serde_json::json!(["./.raclette/types/raclette-client/client.ts"])
+    );
+    // The runtime imports its parts as `./x.ts`.
+    assert_eq!(options["allowImportingTsExtensions"], true);
+    assert_eq!(options["noEmit"], true);
+    assert_eq!(
+        tsconfig["include"],
+        serde_json::json!(["plugins/*/client", "plugins/*/frontend"])
+    );
+
+    let runtime_dir = app.join(".raclette/types/raclette-client");
+    let written = |app: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(app.join(".raclette/types/raclette-client"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut expected: Vec<String> = raclette_client::runtime_files()
+        .into_iter()
+        .filter(|n| n.ends_with(".ts"))
+        .collect();
+    expected.sort();
+    assert!(expected.contains(&"client.ts".to_owned()), "{expected:?}");
+    assert_eq!(written(&app), expected, "written by `raclette new`");
+    for name in &expected {
+        assert_eq!(
+            std::fs::read_to_string(runtime_dir.join(name)).unwrap(),
+            raclette_client::runtime_file(name).unwrap(),
+            "{name} is the runtime's own source"
+        );
+    }
+
+    // `.raclette/` is not committed: `check` writes the sources again, and
+    // drops files the runtime does not have.
+    std::fs::remove_dir_all(app.join(".raclette")).unwrap();
+    assert!(
+        run(&app, &["plugin", "new", "acme__notes"])
+            .status
+            .success()
+    );
+    std::fs::write(runtime_dir.join("gone.ts"), "").unwrap();
+    std::fs::remove_file(runtime_dir.join("client.ts")).unwrap();
+    assert!(run(&app, &["check"]).status.success());
+    assert_eq!(written(&app), expected, "rewritten by `raclette check`");
+
+    // An app made before `raclette new` wrote a tsconfig.json gets one with
+    // its first plugin; an app's own is left alone.
+    let old = tmp.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("raclette.toml"), "name = \"old\"\n").unwrap();
+    assert!(run(&old, &["plugin", "new", "acme__a"]).status.success());
+    assert!(old.join("tsconfig.json").is_file());
+    std::fs::write(old.join("tsconfig.json"), "{}").unwrap();
+    assert!(run(&old, &["plugin", "new", "acme__b"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(old.join("tsconfig.json")).unwrap(),
+        "{}"
+    );
+    assert_eq!(written(&old), expected);
+}
+
 #[test]
 fn check_reports_every_problem_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
@@ -369,9 +468,32 @@ fn check_reports_every_problem_and_exits_1() {
         "export default function mount() {}\n",
     )
     .unwrap();
+    // A client half in `frontend/` is checked like one in `client/`.
+    plugin(
+        "acme__d",
+        "name = \"d\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n",
+    );
+    let frontend = app.join("plugins/acme__d/frontend");
+    std::fs::create_dir_all(frontend.join("widgets/list")).unwrap();
+    std::fs::write(
+        frontend.join("widgets/list/setup.ts"),
+        "export const details = { color: 'red' }\nexport const config = {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        frontend.join("widgets/list/ListWidget.ts"),
+        "export default function mount() {}\n",
+    )
+    .unwrap();
     let out = run(&app, &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "plugins/acme__d/frontend/widgets/list/setup.ts: field `details.title`: missing"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("plugins/acme__c/client/index.ts: line 2, column 7"),
         "{err}"
@@ -434,4 +556,220 @@ fn a_wrong_framework_path_is_named() {
         err.contains("no-such-checkout") && err.contains("[framework] path"),
         "{err}"
     );
+}
+
+/// Writes `text` to `path` (creating folders).
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Replaces `from` with `to` in the file at `path`, which must hold it.
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: {text}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The lines of an output's stderr that list problems (`  - …`).
+fn problem_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The notes/stats pair of the plugin guide: `acme__stats` uses the typed
+/// service of `acme__notes` through its crate, named like a crates.io
+/// dependency, so both folders can be copied between apps as they are.
+#[test]
+fn a_plugin_uses_another_plugins_service_through_its_crate_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("shared");
+    assert!(run(tmp.path(), &["new", "shared"]).status.success());
+    for plugin in ["acme__notes", "acme__stats"] {
+        assert!(run(&app, &["plugin", "new", plugin]).status.success());
+    }
+    let notes = app.join("plugins/acme__notes");
+    let stats = app.join("plugins/acme__stats");
+    write(
+        &notes.join("server/src/lib.rs"),
+        "//! Notes.\n\n/// What notes offers to the plugins that depend on it.\npub struct NotesService {\n    /// How many notes there are.\n    pub count: u32,\n}\n\n/// Entry point.\npub fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {\n    app.provide(NotesService { count: 3 })?;\n    Ok(())\n}\n",
+    );
+    write(
+        &stats.join("server/src/lib.rs"),
+        "//! Stats over notes.\n\nuse std::sync::Arc;\n\nuse acme_notes_server::NotesService;\nuse raclette::{Json, Registrar, Routes, axum::extract::State};\n\n/// Entry point.\npub fn plugin(app: &mut Registrar) -> raclette::Result<()> {\n    let notes: Arc<NotesService> = app.service()?;\n    app.routes(Routes::new().get(\"/count\", count).with_state(notes))?;\n    Ok(())\n}\n\nasync fn count(State(notes): State<Arc<NotesService>>) -> Json<serde_json::Value> {\n    Json(serde_json::json!({ \"notes\": notes.count }))\n}\n",
+    );
+    edit(
+        &stats.join("server/Cargo.toml"),
+        "[dependencies]\n",
+        "[dependencies]\nacme-notes-server = \"0.1\"\n",
+    );
+
+    // Without the dependency in the metadata, `check` names both files.
+    let out = run(&app, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        problem_lines(&out),
+        vec![
+            "plugins/acme__stats/server/Cargo.toml: field `dependencies.acme-notes-server`: `acme-notes-server` is the server crate of plugin acme__notes, which is not a dependency in plugins/acme__stats/raclette.plugin.toml: add `acme__notes = \"^0.1\"` to its [dependencies]"
+        ]
+    );
+
+    edit(
+        &stats.join("raclette.plugin.toml"),
+        "# other_plugin = \"^1.0\"",
+        "acme__notes = \"^0.1\"",
+    );
+    let out = run(&app, &["check"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("`raclette check --build` also checks"),
+        "check says what it does not know without a build: {}",
+        stdout(&out)
+    );
+    let out = run(&app, &["check", "--build"]);
+    assert!(out.status.success(), "the host resolves the crate by name");
+    assert_eq!(stdout(&out).lines().last(), Some("ok"));
+
+    let out = run(&app, &["routes"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("building the app to list them"),
+        "routes says why it builds"
+    );
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["GET", "/plugin/acme/stats/count", "acme__stats"]),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut dev = Dev::start(&app);
+    let url = dev.wait_listening(BUILD_LIMIT);
+    let (status, body) = get(&format!("{url}/plugin/acme/stats/count"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, serde_json::json!({ "notes": 3 }));
+}
+
+/// Whatever would stop the new build from starting leaves the running server
+/// alone, and `check --build` reports the same problems.
+#[test]
+fn dev_keeps_the_running_server_when_a_new_build_would_not_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("steady");
+    assert!(run(tmp.path(), &["new", "steady"]).status.success());
+    assert!(
+        run(&app, &["plugin", "new", "acme__hello"])
+            .status
+            .success()
+    );
+    let hello = app.join("plugins/acme__hello");
+    let migration = hello.join("server/migrations/0001_create.sql");
+    write(
+        &migration,
+        "CREATE TABLE hello_visits (id INTEGER PRIMARY KEY);\n",
+    );
+    let lib = hello.join("server/src/lib.rs");
+    let config = app.join("raclette.toml");
+    let good_lib = std::fs::read_to_string(&lib).unwrap();
+    let good_config = std::fs::read_to_string(&config).unwrap();
+
+    let mut dev = Dev::start(&app);
+    dev.wait_listening(BUILD_LIMIT);
+    let answers = |url: &str| get(&format!("{url}/plugin/acme/hello/hello")).0 == 200;
+
+    // An option of the wrong type in raclette.toml.
+    std::fs::write(
+        &config,
+        format!("{good_config}\n[plugins.acme__hello.options]\ngreeting = 5\n"),
+    )
+    .unwrap();
+    let options_problem = "plugins/acme__hello: plugin acme__hello failed to mount: options of plugin acme__hello: field `options.greeting`: invalid type: integer `5`, expected a string";
+    let url = dev.wait_kept(options_problem);
+    assert!(answers(&url));
+    let out = run(&app, &["check", "--build"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = problem_lines(&out);
+    assert!(
+        lines.len() == 1 && lines[0].starts_with(options_problem),
+        "{lines:?}"
+    );
+
+    // A migration edited after it was applied.
+    std::fs::write(&config, &good_config).unwrap();
+    write(
+        &migration,
+        "CREATE TABLE hello_visits (id INTEGER PRIMARY KEY, at TEXT);\n",
+    );
+    let migration_problem = "plugins/acme__hello/server/migrations/0001_create.sql: migration 1_create was changed after it was applied; add a new migration instead";
+    let url = dev.wait_kept(migration_problem);
+    assert!(answers(&url));
+    let out = run(&app, &["check", "--build"]);
+    assert_eq!(problem_lines(&out), vec![migration_problem]);
+
+    // A route registered twice.
+    write(
+        &migration,
+        "CREATE TABLE hello_visits (id INTEGER PRIMARY KEY);\n",
+    );
+    edit(
+        &lib,
+        ".get(\"/hello\", hello)",
+        ".get(\"/hello\", hello).get(\"/hello\", hello)",
+    );
+    let url = dev.wait_kept("plugins/acme__hello: plugin acme__hello failed to mount: route of plugin acme__hello: GET /hello is registered twice");
+    assert!(answers(&url));
+
+    // Two plugins claiming one path: the plugin `acme` (prefix
+    // /plugin/acme) and `acme__hello` (prefix /plugin/acme/hello).
+    std::fs::write(&lib, &good_lib).unwrap();
+    let staging = tmp.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(&config, staging.join("raclette.toml")).unwrap();
+    assert!(run(&staging, &["plugin", "new", "acme"]).status.success());
+    edit(
+        &staging.join("plugins/acme/server/src/lib.rs"),
+        ".get(\"/hello\", hello)",
+        ".get(\"/hello/hello\", hello)",
+    );
+    let acme = app.join("plugins/acme");
+    std::fs::rename(staging.join("plugins/acme"), &acme).unwrap();
+    let url = dev.wait_kept("plugins/acme__hello: route clash: /plugin/acme/hello/hello is claimed by plugin acme and by plugin acme__hello");
+    assert!(answers(&url));
+
+    // A service of a plugin that is not a dependency.
+    edit(
+        &acme.join("server/src/lib.rs"),
+        ".get(\"/hello/hello\", hello)",
+        ".get(\"/other\", hello)",
+    );
+    edit(
+        &acme.join("server/src/lib.rs"),
+        "    let options: Options = app.options()?;",
+        "    let options: Options = app.options()?;\n    app.provide(String::from(\"shared\"))?;",
+    );
+    edit(
+        &lib,
+        "    let options: Options = app.options()?;",
+        "    let options: Options = app.options()?;\n    let _shared = app.service::<String>()?;",
+    );
+    let url = dev.wait_kept("plugins/acme__hello: plugin acme__hello failed to mount: plugin acme__hello asked for service `alloc::string::String` of plugin acme, but does not depend on it: add `acme` to [dependencies] in its raclette.plugin.toml");
+    assert!(answers(&url));
+
+    // A failure only start-up itself finds (the SQL of a new migration):
+    // the previous server is started again.
+    std::fs::write(&lib, &good_lib).unwrap();
+    std::fs::rename(&acme, staging.join("acme")).unwrap();
+    write(
+        &hello.join("server/migrations/0002_broken.sql"),
+        "THIS IS NOT SQL;\n",
+    );
+    dev.wait_for("raclette: the new server did not start", BUILD_LIMIT);
+    dev.wait_for("raclette: starting the previous server again", BUILD_LIMIT);
+    let url = dev.wait_listening(BUILD_LIMIT);
+    assert!(answers(&url), "the previous server answers again");
 }

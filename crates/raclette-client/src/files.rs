@@ -56,6 +56,17 @@ impl ClientFiles {
         }
     }
 
+    /// The name of the folder on disk (`client` or `frontend`), as shown in
+    /// messages; `client` for embedded files.
+    pub fn folder_name(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ClientFiles::Disk(root) => root
+                .file_name()
+                .map_or(Cow::Borrowed("client"), |n| n.to_string_lossy()),
+            ClientFiles::Embedded(_) => Cow::Borrowed("client"),
+        }
+    }
+
     /// Every file, as paths relative to `client/` with `/` separators.
     pub fn list(&self) -> Vec<String> {
         match self {

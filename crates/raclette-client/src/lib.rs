@@ -31,7 +31,7 @@ mod serve;
 pub mod widgets;
 
 pub use assets::{SHELL_IMPORT_MAP, runtime_file, runtime_files, shell_html, shell_script_hash};
-pub use compile::{CompileCache, CompileError, compile};
+pub use compile::{CompileCache, CompileError, CompiledModule, compile, compile_with_source_map};
 pub use data_api::{client_config, data_api_description, declaration_file};
 pub use files::ClientFiles;
 pub use literal::exported_literals;

@@ -127,24 +127,57 @@ fn not_found(path: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// Which form of a compiled module a request asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// The JavaScript.
+    Code,
+    /// Its source map (`<module>.js.map`).
+    Map,
+}
+
+/// A compiled module or its source map, or a module that reports the
+/// compile error (whose map is not found).
+fn compiled(
+    server: &ClientServer,
+    headers: &HeaderMap,
+    source: &str,
+    shown: &str,
+    map_url: &str,
+    form: Form,
+) -> Response {
+    match (server.cache.compile(source, shown, map_url), form) {
+        (Ok(module), Form::Code) => {
+            respond(headers, content_type(".js"), text(module.code.clone()))
+        }
+        (Ok(module), Form::Map) => respond(headers, content_type(".map"), text(module.map.clone())),
+        (Err(err), Form::Code) => respond(headers, content_type(".js"), text(error_module(&err))),
+        (Err(_), Form::Map) => not_found(map_url),
+    }
+}
+
+/// `a/b.js.map` is the map of `a/b.js`.
+fn split_map(path: &str) -> (&str, Form) {
+    match path.strip_suffix(".map") {
+        Some(module) if module.ends_with(".js") => (module, Form::Map),
+        _ => (path, Form::Code),
+    }
+}
+
 async fn runtime(
     State(server): State<Arc<ClientServer>>,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(stem) = file.strip_suffix(".js") {
+    let (module, form) = split_map(&file);
+    if let Some(stem) = module.strip_suffix(".js") {
         let name = format!("{stem}.ts");
         let Some(source) = assets::runtime_file(&name) else {
             return not_found(&file);
         };
-        let body = match server
-            .cache
-            .compile(&source, &format!("raclette/runtime/{name}"))
-        {
-            Ok(js) => js.to_string(),
-            Err(err) => error_module(&err),
-        };
-        return respond(&headers, content_type(&file), text(body));
+        let map_url = format!("/raclette/runtime/{stem}.js.map");
+        let shown = format!("raclette/runtime/{name}");
+        return compiled(&server, &headers, &source, &shown, &map_url, form);
     }
     match assets::runtime_file(&file) {
         Some(content) if file.ends_with(".css") => {
@@ -162,19 +195,25 @@ async fn plugin_file(
     let Some((folder, files)) = server.plugins.get(&key) else {
         return not_found(&path);
     };
-    let Some((resolved, content)) = files.resolve(&path) else {
+    let (module, form) = split_map(&path);
+    let resolved = match (files.resolve(module), form) {
+        (found, Form::Code) => found,
+        // The map of a TypeScript module is made when it is compiled; any
+        // other `.map` (such as one embedded at build time) is a file.
+        (Some(found), Form::Map) if found.0.ends_with(".ts") => Some(found),
+        (_, Form::Map) => files.resolve(&path),
+    };
+    let Some((resolved, content)) = resolved else {
         return not_found(&path);
     };
-    if resolved.ends_with(".ts") {
-        let shown = format!("plugins/{folder}/client/{resolved}");
-        let body = match std::str::from_utf8(&content) {
-            Ok(source) => match server.cache.compile(source, &shown) {
-                Ok(js) => js.to_string(),
-                Err(err) => error_module(&err),
-            },
-            Err(_) => error_module(&format!("{shown} is not UTF-8 text")),
+    if let Some(stem) = resolved.strip_suffix(".ts") {
+        let shown = format!("plugins/{folder}/{}/{resolved}", files.folder_name());
+        let Ok(source) = std::str::from_utf8(&content) else {
+            let body = error_module(&format!("{shown} is not UTF-8 text"));
+            return respond(&headers, content_type(".js"), text(body));
         };
-        return respond(&headers, content_type(&resolved), text(body));
+        let map_url = format!("/raclette/client/{key}/{stem}.js.map");
+        return compiled(&server, &headers, source, &shown, &map_url, form);
     }
     respond(&headers, content_type(&resolved), content)
 }

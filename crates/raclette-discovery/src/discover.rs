@@ -23,7 +23,7 @@ pub struct PluginSource {
     pub server: Option<ServerCrate>,
     /// The plugin folder, when read from disk.
     pub dir: Option<PathBuf>,
-    /// Whether the plugin has a `client/` folder.
+    /// Whether the plugin has a client half (`client/` or `frontend/`).
     pub has_client: bool,
     /// Whether it ships with the framework (a built-in plugin).
     pub builtin: bool,
@@ -182,7 +182,8 @@ pub fn read_plugin_sources(app_dir: &Path) -> (Vec<PluginSource>, Vec<Problem>) 
             }
         }
         migration_files.sort();
-        let has_client = dir.join("client").is_dir();
+        let has_client = crate::client_dir(&dir).is_some();
+        problems.extend(crate::client_dir::both_problem(&dir, &display));
         sources.push(PluginSource {
             folder,
             manifest_text,
@@ -312,6 +313,15 @@ pub fn from_sources(
             }
         }
     }
+
+    // Server crates use only the plugin crates their metadata declares.
+    report
+        .problems
+        .extend(crate::server_crate::plugin_crate_problems(
+            valid.iter().map(|(folder, (_, manifest, source, _))| {
+                (folder.as_str(), manifest, source.server.as_ref())
+            }),
+        ));
 
     // Configuration refers to existing plugins.
     for folder in config.plugins.keys() {

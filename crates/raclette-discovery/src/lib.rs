@@ -17,6 +17,7 @@
 //! }
 //! ```
 
+mod client_dir;
 mod config;
 mod discover;
 mod manifest;
@@ -26,6 +27,7 @@ mod order;
 mod problem;
 mod server_crate;
 
+pub use client_dir::{CLIENT_DIRS, client_dir};
 pub use config::{
     AppConfig, DatabaseConfig, FrameworkConfig, HostPattern, PluginConfig, Seconds, ServerConfig,
 };
@@ -37,7 +39,7 @@ pub use manifest::Manifest;
 pub use migrations::Migration;
 pub use name::PluginName;
 pub use problem::{Problem, Report};
-pub use server_crate::ServerCrate;
+pub use server_crate::{CrateDependency, ServerCrate};
 
 /// The app's configuration file name.
 pub const APP_CONFIG_FILE: &str = "raclette.toml";

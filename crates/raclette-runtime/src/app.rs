@@ -112,7 +112,12 @@ impl App {
                         .join(raclette_discovery::PLUGINS_DIR)
                         .join(folder)
                 });
-                Some((folder.to_owned(), ClientFiles::Disk(dir.join("client"))))
+                Some((
+                    folder.to_owned(),
+                    ClientFiles::Disk(
+                        raclette_discovery::client_dir(&dir).unwrap_or_else(|| dir.join("client")),
+                    ),
+                ))
             })
             .collect()
     }

@@ -9,7 +9,17 @@
 //! <binary> [serve] [--app DIR] [--host HOST] [--port N]
 //! <binary> routes [--app DIR]
 //! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API and item types)
+//! <binary> verify [--app DIR]           (JSON: why the app would not start)
 //! ```
+//!
+//! `verify` checks, without serving, changing the database or running
+//! hooks, what start-up would check: every enabled plugin is set up (options,
+//! services, routes), routes of different plugins must not clash, and
+//! migrations recorded in the database must not have changed since. It
+//! prints `{"problems": [{"kind", "plugin", "file", "field", "message"}]}`
+//! and exits with 1 when there are any. `raclette dev` runs it on a new
+//! build before it replaces the running server, and `raclette check --build`
+//! reports its problems.
 //!
 //! `--app` (default: the `RACLETTE_APP_DIR` variable, else the current
 //! folder) is where `raclette.toml` and `data/` are looked for; without a
@@ -21,7 +31,7 @@ use raclette::Plugin;
 use raclette_client::ClientFiles;
 use raclette_discovery::PluginSource;
 
-use crate::App;
+use crate::{App, StartError};
 
 /// A plugin as embedded in a host binary.
 pub struct EmbeddedPlugin {
@@ -70,7 +80,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "serve" | "routes" | "client-config" => args.command = arg,
+            "serve" | "routes" | "client-config" | "verify" => args.command = arg,
             "--app" => args.app = Some(PathBuf::from(value("--app")?)),
             "--host" => args.host = Some(value("--host")?),
             "--port" => {
@@ -82,7 +92,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR]"
+                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR] | verify [--app DIR]"
                         .to_owned(),
                 );
             }
@@ -180,6 +190,9 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
     for (folder, files) in embedded_clients {
         app = app.client_files(folder, files);
     }
+    if args.command == "verify" {
+        return verify(app).await;
+    }
     if args.command == "client-config" {
         let listing = app.inspect().await.map_err(|e| e.to_string())?;
         let descriptions = data_api_descriptions(&listing);
@@ -231,6 +244,93 @@ pub fn data_api_descriptions(
             ))
         })
         .collect()
+}
+
+/// The `verify` command: prints why the app would not start, as JSON, and
+/// fails when there is a reason.
+async fn verify(app: App) -> Result<(), String> {
+    let model = app.model();
+    let url = crate::database::database_url(&model.dir, model.config.database.url.as_deref());
+    let migrations: Vec<(String, Vec<raclette_discovery::Migration>)> = model
+        .enabled()
+        .map(|p| (p.folder().to_owned(), p.migrations.clone()))
+        .collect();
+    let mut problems = Vec::new();
+    if let Err(err) = app.inspect().await {
+        problems.extend(start_problems(&err));
+    }
+    match crate::migrate::changed(&url, &migrations).await {
+        Ok(changed) => problems.extend(changed.into_iter().map(|m| {
+            serde_json::json!({
+                "kind": "migrationChanged",
+                "plugin": m.plugin,
+                "file": format!("{}/{}/server/migrations/{}", raclette_discovery::PLUGINS_DIR, m.plugin, m.file),
+                "field": null,
+                "message": m.message,
+            })
+        })),
+        Err(err) => problems.extend(start_problems(&err)),
+    }
+    say(&serde_json::json!({ "problems": problems }).to_string());
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err("1 start-up problem found".to_owned()),
+        n => Err(format!("{n} start-up problems found")),
+    }
+}
+
+/// A start-up error as `verify` problems: what kind, which plugin, which
+/// file (and field), and the message start-up would print.
+fn start_problems(err: &StartError) -> Vec<serde_json::Value> {
+    let problem = |kind: &str, plugin: Option<&str>, file: String| {
+        serde_json::json!({
+            "kind": kind,
+            "plugin": plugin,
+            "file": file,
+            "field": null,
+            "message": err.to_string(),
+        })
+    };
+    let folder = |plugin: &str| format!("{}/{plugin}", raclette_discovery::PLUGINS_DIR);
+    match err {
+        StartError::Invalid(report) => report
+            .problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "kind": "invalid",
+                    "plugin": null,
+                    "file": p.file,
+                    "field": p.field,
+                    "message": p.message,
+                })
+            })
+            .collect(),
+        StartError::Mount { plugin, .. } => vec![problem("mount", Some(plugin), folder(plugin))],
+        StartError::RouteClash { second, .. } => {
+            vec![problem("routeClash", Some(second), folder(second))]
+        }
+        StartError::MissingServer(plugin) => {
+            vec![problem("missingServer", Some(plugin), folder(plugin))]
+        }
+        StartError::UnknownPlugin(plugin) => {
+            vec![problem("unknownPlugin", Some(plugin), folder(plugin))]
+        }
+        StartError::Database { .. } => {
+            let mut p = problem(
+                "database",
+                None,
+                raclette_discovery::APP_CONFIG_FILE.to_owned(),
+            );
+            p["field"] = "database.url".into();
+            vec![p]
+        }
+        _ => vec![problem(
+            "other",
+            None,
+            raclette_discovery::APP_CONFIG_FILE.to_owned(),
+        )],
+    }
 }
 
 /// Sets up logging as a generated host does: to stderr, filtered by

@@ -3,7 +3,7 @@
 // the server's Rust `Todo`, and the runtime's JSON types are the contract's.
 
 import type { PluginApi, PluginInfo, Widget } from '@raclette/client'
-import type { PluginData, RemovedTodo, Todo } from '../../../examples/portal/.raclette/types/plugin_pacifico__todo'
+import type { PluginData, RemovedTodo, Todo } from '@raclette/types/plugin_pacifico__todo'
 
 /** Every field of a todo, typed as the server sends it. */
 export function describe(api: PluginApi): string[] {

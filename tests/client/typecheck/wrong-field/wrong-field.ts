@@ -1,7 +1,7 @@
 // Deliberately wrong: each line below must be a type error.
 
 import type { PluginApi, PluginInfo } from '@raclette/client'
-import type { PluginData } from '../../../../examples/portal/.raclette/types/plugin_pacifico__todo'
+import type { PluginData } from '@raclette/types/plugin_pacifico__todo'
 
 export function wrongTodoField(api: PluginApi): boolean[] {
   const $data = api.$data as PluginData

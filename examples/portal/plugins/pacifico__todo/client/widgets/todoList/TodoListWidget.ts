@@ -5,7 +5,7 @@
 import type { WidgetContext } from '@raclette/client'
 // The data API as generated from the server routes (`raclette dev` writes
 // it): `$data.todo.*` typed with the fields of the server's `Todo`.
-import type { PluginData } from '../../../../../.raclette/types/plugin_pacifico__todo'
+import type { PluginData } from '@raclette/types/plugin_pacifico__todo'
 
 const STYLE = `
 .todo-form { display: flex; gap: 0.5rem; }
