@@ -209,6 +209,34 @@ export type PluginListing = {
 };
 
 /**
+ * One plugin of the app, as `Registrar::app_plugins` gives it to plugins
+ * (an overview page, an admin area) and as the built-in home plugin serves
+ * it at `GET /plugin/raclette/home/overview`.
+ */
+export type PluginSummary = {
+  /**
+   * `plugin_<folder>`.
+   */
+  key: string,
+  /**
+   * The folder name.
+   */
+  folder: string,
+  /**
+   * The version from its metadata.
+   */
+  version: string,
+  /**
+   * The description from its metadata.
+   */
+  description: string,
+  /**
+   * Whether it ships with the framework.
+   */
+  builtin: boolean,
+};
+
+/**
  * One route as the framework lists it.
  */
 export type RouteInfo = {

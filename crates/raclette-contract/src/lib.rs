@@ -34,7 +34,7 @@ pub use client_config::{
     Channel, ClientConfig, DataApiDescription, DataTypeConfig, OperationConfig,
 };
 pub use error::ErrorBody;
-pub use listing::{ClientListing, PluginListing};
+pub use listing::{ClientListing, PluginListing, PluginSummary};
 pub use naming::{
     KEY_PREFIX, author_and_name, channel, client_config_url, client_files_url, folder_of_key,
     plugin_key, route_prefix,
@@ -68,6 +68,7 @@ pub const TYPESCRIPT_MODULE_PATH: &str = "crates/raclette-client/runtime/contrac
 pub fn typescript_module() -> String {
     let mut declarations = TypeScriptDeclarations::default();
     declarations.add::<PluginListing>();
+    declarations.add::<PluginSummary>();
     declarations.add::<ClientConfig>();
     declarations.add::<ErrorBody>();
     let mut out = String::from(

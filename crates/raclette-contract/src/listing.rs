@@ -46,3 +46,21 @@ pub struct ClientListing {
     /// The widget catalogue.
     pub widgets: Vec<Widget>,
 }
+
+/// One plugin of the app, as `Registrar::app_plugins` gives it to plugins
+/// (an overview page, an admin area) and as the built-in home plugin serves
+/// it at `GET /plugin/raclette/home/overview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginSummary {
+    /// `plugin_<folder>`.
+    pub key: String,
+    /// The folder name.
+    pub folder: String,
+    /// The version from its metadata.
+    pub version: String,
+    /// The description from its metadata.
+    pub description: String,
+    /// Whether it ships with the framework.
+    pub builtin: bool,
+}

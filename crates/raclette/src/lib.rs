@@ -75,8 +75,10 @@ pub use http_error::HttpError;
 pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
-pub use raclette_contract::{DataOperation, ErrorBody, ItemType, OperationKind, RouteInfo};
-pub use registrar::{PluginSummary, Registrar};
+pub use raclette_contract::{
+    DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteInfo,
+};
+pub use registrar::Registrar;
 pub use routes::Routes;
 pub use scope::Service;
 

@@ -6,7 +6,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::{
-    Broadcast, Broadcaster, Database, Error, PluginInfo, Result, Routes,
+    Broadcast, Broadcaster, Database, Error, PluginInfo, PluginSummary, Result, Routes,
     broadcast::BroadcasterSlot,
     hooks::{Hooks, boxed},
     services::ServiceRegistry,
@@ -15,30 +15,6 @@ use crate::{
 /// Wraps a router in a middleware; what [`Registrar::layer`] and
 /// [`Registrar::app_layer`] store.
 pub type LayerFn = Box<dyn FnOnce(Router) -> Router + Send>;
-
-/// One plugin of the app, as [`Registrar::app_plugins`] lists it.
-///
-/// ```
-/// # fn plugin(app: &mut raclette::Registrar) {
-/// for plugin in app.app_plugins() {
-///     raclette::tracing::info!("{} {} (built in: {})", plugin.key, plugin.version, plugin.builtin);
-/// }
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PluginSummary {
-    /// `plugin_<folder>`.
-    pub key: String,
-    /// The folder name.
-    pub folder: String,
-    /// The version from its metadata.
-    pub version: String,
-    /// The description from its metadata.
-    pub description: String,
-    /// Whether it ships with the framework.
-    pub builtin: bool,
-}
 
 /// What a plugin registers at start-up: routes, middleware, services, hooks.
 ///

@@ -1,16 +1,9 @@
 // The home widget: links to every page of the app, and the plugins the app
 // is made of (from the plugin's server route `/overview`).
 
-import { runtime, type Page, type WidgetContext } from '@raclette/client'
+import { runtime, type Page, type PluginSummary, type WidgetContext } from '@raclette/client'
 
-interface PluginSummary {
-  key: string
-  folder: string
-  version: string
-  description: string
-  builtin: boolean
-}
-
+/** The answer of the plugin's `GET /overview` (its Rust `Overview`). */
 interface Overview {
   plugins: PluginSummary[]
 }
