@@ -33,8 +33,9 @@ pub struct Built {
     server: ServerConfig,
 }
 
-/// A started app. Dropping it does not stop the server; call
-/// [`RunningApp::shutdown`].
+/// A started app. Dropping it starts a graceful shutdown in the background
+/// without waiting for it; call [`RunningApp::shutdown`] to wait until
+/// in-flight requests finished and `before_unmount` hooks ran.
 pub struct RunningApp {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
