@@ -45,6 +45,7 @@ pub(crate) fn check(app: &Path, build: bool) -> Result<(), CliError> {
     if build {
         let host = host::generate(&model, false)?;
         let binary = cargo::build(app, &host, Profile::Debug)?;
+        client::write_declarations(app, &binary)?;
         eprintln!("raclette: checking start-up (plugins set up, routes, migrations)");
         verify::verify(app, &binary)?;
     }

@@ -128,11 +128,13 @@ pub(crate) fn dev(app: &Path, port: Option<u16>) -> Result<(), CliError> {
         }
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(Event::Changed(paths)) => {
-                let shown: Vec<String> = paths
+                let mut shown: Vec<String> = paths
                     .iter()
-                    .take(3)
                     .map(|p| p.strip_prefix(&app).unwrap_or(p).display().to_string())
                     .collect();
+                shown.sort();
+                shown.dedup();
+                shown.truncate(3);
                 eprintln!("raclette: changed: {}; rebuilding", shown.join(", "));
                 rebuild = true;
             }

@@ -57,6 +57,7 @@ pub fn shell_html(title: &str) -> String {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{title}</title>
+  <link rel="icon" href="data:,">
   <script type="importmap">{SHELL_IMPORT_MAP}</script>
   <link rel="modulepreload" href="/raclette/runtime/client.js">
   <link rel="stylesheet" href="/raclette/runtime/shell.css">

@@ -164,6 +164,47 @@ impl From<sqlx::Error> for HttpError {
 impl From<crate::Error> for HttpError {
     fn from(err: crate::Error) -> Self {
         tracing::error!(target: "raclette::http", error = %err, "plugin error");
-        HttpError::internal(err.to_string())
+        match err {
+            // The database's own message may name tables and values.
+            crate::Error::Database(_) => HttpError::internal("database error"),
+            other => HttpError::internal(other.to_string()),
+        }
+    }
+}
+
+/// A handler may return `raclette::Result<T>`: an error answers a JSON 500
+/// (a database error without the database's message).
+///
+/// ```
+/// use raclette::{Json, Service};
+///
+/// struct Notes;
+/// impl Notes {
+///     fn count(&self) -> raclette::Result<i64> { Ok(3) }
+/// }
+///
+/// async fn count(Service(notes): Service<Notes>) -> raclette::Result<Json<i64>> {
+///     Ok(Json(notes.count()?))
+/// }
+/// # let _ = raclette::Routes::<()>::new().get("/count", count);
+/// ```
+impl IntoResponse for crate::Error {
+    fn into_response(self) -> Response {
+        HttpError::from(self).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    #[test]
+    fn a_plugin_error_answers_500_and_keeps_database_messages_private() {
+        let response = crate::Error::Database(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(response.status(), 500);
+        let err = super::HttpError::from(crate::Error::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(err.message(), "database error");
+        let err = super::HttpError::from(crate::Error::msg("no licence key"));
+        assert_eq!(err.message(), "no licence key");
     }
 }
