@@ -37,6 +37,7 @@ async fn a_builtin_is_discovered_listed_and_serves_its_halves() {
         .expect("plugins")
         .iter()
         .map(|p| {
+            assert_eq!(p["enabled"], true, "{p}");
             (
                 p["folder"].as_str().unwrap().to_owned(),
                 p["builtin"].as_bool().unwrap(),
@@ -132,4 +133,22 @@ async fn an_app_plugin_cannot_take_a_builtins_name_or_author() {
         "{}",
         found[1].2
     );
+}
+
+#[tokio::test]
+async fn the_overview_marks_disabled_plugins() {
+    let app = TempApp::new();
+    app.plugin("acme__hidden", "1.0.0", &[], "");
+    app.config("name = \"fixture\"\n[plugins.acme__hidden]\nenabled = false\n");
+    let server = start(app.app()).await;
+    let overview = call(&server, "GET", "/plugin/raclette/home/overview", None).await;
+    let hidden = overview.json["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .find(|p| p["folder"] == "acme__hidden")
+        .cloned()
+        .expect("listed");
+    assert_eq!(hidden["enabled"], false);
+    server.shutdown().await.unwrap();
 }

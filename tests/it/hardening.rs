@@ -518,3 +518,33 @@ async fn bad_server_settings_name_the_field() {
         .to_string();
     assert!(error.contains("server.header_read_timeout"), "{error}");
 }
+
+#[tokio::test]
+async fn oversized_headers_and_two_host_headers_are_refused() {
+    let app = app_with("");
+    let server = start_echo(&app).await;
+    let port = server.addr().port();
+    // A connection buffers at most 64 KiB of request head (hyper may read
+    // once more past it; its default of about 400 KiB would take this one).
+    let huge = format!(
+        "GET /raclette/health HTTP/1.1\r\nHost: localhost:{port}\r\nX-Padding: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    // The server may answer and close before the whole head is written.
+    let _ = stream.write_all(huge.as_bytes()).await;
+    let answer = read_answer(&mut stream).await;
+    assert_eq!(answer.status, 431, "{answer:?}");
+
+    let two_hosts = raw(
+        &server,
+        &format!("GET /raclette/health HTTP/1.1\r\nHost: localhost:{port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(two_hosts.status, 400, "{two_hosts:?}");
+    assert_eq!(two_hosts.json()["statusCode"], 400);
+
+    let fine = get(&server, "/raclette/health").await;
+    assert_eq!(fine.status, 200);
+    server.shutdown().await.unwrap();
+}

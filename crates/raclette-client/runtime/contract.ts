@@ -234,6 +234,10 @@ export type PluginSummary = {
    * Whether it ships with the framework.
    */
   builtin: boolean,
+  /**
+   * Whether `raclette.toml` leaves it on.
+   */
+  enabled: boolean,
 };
 
 /**

@@ -63,4 +63,6 @@ pub struct PluginSummary {
     pub description: String,
     /// Whether it ships with the framework.
     pub builtin: bool,
+    /// Whether `raclette.toml` leaves it on.
+    pub enabled: bool,
 }

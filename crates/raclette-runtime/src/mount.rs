@@ -61,6 +61,7 @@ pub(crate) async fn mount(
             version: p.manifest.version.to_string(),
             description: p.manifest.description.clone(),
             builtin: p.builtin,
+            enabled: p.enabled,
         })
         .collect();
     let mut mounted = Vec::new();

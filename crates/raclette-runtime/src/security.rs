@@ -49,6 +49,13 @@ impl HostPolicy {
     /// URI): a 421 for a host this server does not answer, a 400 for one
     /// that is not a host at all.
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), HttpError> {
+        // Two Host headers are a malformed request (RFC 9112 §3.2), whatever
+        // the policy: proxies disagree on which one counts.
+        if request.headers().get_all(header::HOST).iter().count() > 1 {
+            return Err(HttpError::bad_request(
+                "the request has more than one Host header",
+            ));
+        }
         if self.any_host {
             return Ok(());
         }
@@ -218,6 +225,16 @@ mod tests {
             .body(())
             .unwrap();
         assert_eq!(local.check(&absolute).unwrap_err().status().as_u16(), 421);
+        for listening in ["127.0.0.1:80", "0.0.0.0:80"] {
+            let two = Request::builder()
+                .uri("/")
+                .header(header::HOST, "localhost")
+                .header(header::HOST, "evil.example")
+                .body(())
+                .unwrap();
+            let policy = policy(&[], listening);
+            assert_eq!(policy.check(&two).unwrap_err().status().as_u16(), 400);
+        }
     }
 
     #[test]

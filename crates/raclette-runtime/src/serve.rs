@@ -63,6 +63,10 @@ use crate::{
     security::{self, HostPolicy},
 };
 
+/// The most a connection buffers while reading a request (headers above it
+/// answer 431).
+const MAX_CONNECTION_BUFFER: usize = 64 * 1024;
+
 /// How long a closed connection goes on reading what its client still
 /// sends (see the module documentation).
 const LINGER: Duration = Duration::from_secs(2);
@@ -239,6 +243,9 @@ async fn connection(
     };
     let conn = hyper::server::conn::http1::Builder::new()
         .header_read_timeout(None)
+        // Bounds what one connection buffers (headers, body chunks); hyper's
+        // default of about 400 KiB let 200 connections hold 80 MB of headers.
+        .max_buf_size(MAX_CONNECTION_BUFFER)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);

@@ -94,7 +94,7 @@ where
 /// Parses a JSON body, naming the field at fault on failure.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -128,7 +128,13 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
         } else {
             err.with_field(field)
         }
-    })
+    })?;
+    // One JSON value and nothing after it (`{…}{…}` or `{…} <script>` is not
+    // a body of type `T`).
+    de.end().map_err(|err| {
+        HttpError::bad_request(format!("body: {err}: nothing may follow the JSON value"))
+    })?;
+    Ok(value)
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -139,6 +145,29 @@ impl<T: Serialize> IntoResponse for Json<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_after_the_json_value_is_refused() {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            #[allow(dead_code)]
+            name: String,
+        }
+        assert!(super::parse::<Named>(br#"{"name":"a"}"#).is_ok());
+        assert!(super::parse::<Named>(b"{\"name\":\"a\"}  \n").is_ok());
+        for body in [
+            &br#"{"name":"a"}{"name":"b"}"#[..],
+            br#"{"name":"a"} <script>"#,
+        ] {
+            let err = super::parse::<Named>(body).err().expect("refused");
+            assert_eq!(err.status().as_u16(), 400);
+            assert!(
+                err.message().contains("nothing may follow"),
+                "{}",
+                err.message()
+            );
+        }
+    }
+
     use super::*;
     use serde::Deserialize;
 

@@ -1,7 +1,8 @@
 //! Server half of the built-in `raclette__home` plugin.
 //!
 //! One route, `GET /plugin/raclette/home/overview`: the app's plugins
-//! (key, version, description, whether built in, whether enabled) for the
+//! (key, version, description, whether built in, whether enabled; the same
+//! facts `GET /raclette/plugins` lists) for the
 //! home page at `/`. It is written against the public plugin API only, like
 //! any app's plugin; disable it with `[plugins.raclette__home] enabled =
 //! false` in `raclette.toml`.

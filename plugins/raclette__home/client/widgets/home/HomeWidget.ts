@@ -55,10 +55,14 @@ export default function mount(el: HTMLElement, ctx: WidgetContext): () => void {
           const name = doc.createElement('strong')
           name.textContent = `${plugin.folder} ${plugin.version}`
           item.append(name, doc.createTextNode(plugin.description ? ` · ${plugin.description}` : ''))
-          if (plugin.builtin) {
+          const badges = [
+            ...(plugin.builtin ? [$i18n.t('home.builtin')] : []),
+            ...(plugin.enabled ? [] : [$i18n.t('home.disabled')]),
+          ]
+          if (badges.length > 0) {
             const badge = doc.createElement('small')
             badge.className = 'raclette-muted'
-            badge.textContent = ` (${$i18n.t('home.builtin')})`
+            badge.textContent = ` (${badges.join(', ')})`
             item.append(badge)
           }
           plugins.append(item)
