@@ -45,9 +45,11 @@ pub(crate) fn check(app: &Path, build: bool) -> Result<(), CliError> {
     if build {
         let host = host::generate(&model, false)?;
         let binary = cargo::build(app, &host, Profile::Debug)?;
-        client::write_declarations(app, &binary)?;
         eprintln!("raclette: checking start-up (plugins set up, routes, migrations)");
         verify::verify(app, &binary)?;
+        // The data API declarations for editors come from the plugins' set-up,
+        // so only an app that starts has them.
+        client::write_declarations(app, &binary)?;
     }
     let count = model.plugins.len();
     println!(

@@ -632,6 +632,11 @@ fn a_plugin_uses_another_plugins_service_through_its_crate_name() {
     let out = run(&app, &["check", "--build"]);
     assert!(out.status.success(), "the host resolves the crate by name");
     assert_eq!(stdout(&out).lines().last(), Some("ok"));
+    assert!(
+        app.join(".raclette/types/plugin_acme__notes.d.ts")
+            .is_file(),
+        "check --build writes the editor declarations"
+    );
 
     let out = run(&app, &["routes"]);
     assert!(out.status.success());
