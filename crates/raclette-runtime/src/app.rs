@@ -46,12 +46,9 @@ impl App {
     /// Discovers the app in `dir` with the framework's built-in plugins
     /// (see [`raclette_discovery::discover_with`]).
     pub fn discover(dir: &Path) -> Result<App, StartError> {
-        let sources = builtins::all()
-            .iter()
-            .map(builtins::Builtin::source)
-            .collect();
         Ok(App::from_model(raclette_discovery::discover_with(
-            dir, sources,
+            dir,
+            builtins::sources(),
         )?))
     }
 
@@ -68,11 +65,11 @@ impl App {
             if app.model.get(builtin.folder).is_none_or(|p| !p.builtin) {
                 continue;
             }
-            if let Some(server) = builtin.server.clone() {
-                app.entries.insert(builtin.folder.to_owned(), server);
-            }
-            if let Some(files) = builtin.client() {
+            if let Some(files) = builtins::client(&builtin) {
                 app.client_files.insert(builtin.folder.to_owned(), files);
+            }
+            if let Some(server) = builtin.server {
+                app.entries.insert(builtin.folder.to_owned(), server);
             }
         }
         app

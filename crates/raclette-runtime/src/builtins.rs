@@ -9,25 +9,12 @@
 //! checkout; while the checkout is on disk, client files are served from
 //! it, so edits show on reload.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
-use raclette::Plugin;
 use raclette_client::ClientFiles;
 use raclette_discovery::PluginSource;
 
-/// One built-in plugin as compiled into the runtime.
-pub struct Builtin {
-    /// Folder name, such as `raclette__home`.
-    pub folder: &'static str,
-    /// Text of its `raclette.plugin.toml`.
-    pub manifest: &'static str,
-    /// `server/migrations/*.sql`: (file name, SQL).
-    pub migrations: &'static [(&'static str, &'static str)],
-    /// Its server half.
-    pub server: Option<Arc<dyn Plugin>>,
-    /// Its client files (TypeScript, compiled when served).
-    pub client_files: &'static [(&'static str, &'static [u8])],
-}
+use crate::host::EmbeddedPlugin;
 
 macro_rules! plugin_file {
     ($folder:literal, $path:literal) => {
@@ -41,13 +28,14 @@ macro_rules! client_files {
     };
 }
 
-/// Every built-in plugin.
-pub fn all() -> Vec<Builtin> {
-    vec![Builtin {
+/// Every built-in plugin, embedded like an app plugin in a release binary.
+pub fn all() -> Vec<EmbeddedPlugin> {
+    vec![EmbeddedPlugin {
         folder: "raclette__home",
         manifest: plugin_file!("raclette__home", "raclette.plugin.toml"),
         migrations: &[],
         server: Some(Arc::new(raclette_home_server::plugin)),
+        has_client: true,
         client_files: client_files!("raclette__home":
             "index.ts",
             "widgets/home/setup.ts",
@@ -66,39 +54,20 @@ fn checkout_dir(folder: &str) -> Option<PathBuf> {
         .then_some(dir)
 }
 
-impl Builtin {
-    /// The plugin's raw material for discovery.
-    pub fn source(&self) -> PluginSource {
-        PluginSource {
-            folder: self.folder.to_owned(),
-            manifest_text: Some(self.manifest.to_owned()),
-            migration_files: self
-                .migrations
-                .iter()
-                .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
-                .collect(),
-            server: None,
-            dir: None,
-            has_client: !self.client_files.is_empty(),
-            builtin: true,
-        }
-    }
+/// The raw material of every built-in plugin, for discovery.
+pub fn sources() -> Vec<PluginSource> {
+    all().iter().map(|plugin| plugin.source(true)).collect()
+}
 
-    /// Its client files: the checkout's folder when it is on disk, else the
-    /// embedded copy.
-    pub fn client(&self) -> Option<ClientFiles> {
-        if self.client_files.is_empty() {
-            return None;
-        }
-        if let Some(dir) = checkout_dir(self.folder) {
-            return Some(ClientFiles::Disk(dir.join("client")));
-        }
-        let files: BTreeMap<String, &'static [u8]> = self
-            .client_files
-            .iter()
-            .map(|(path, text)| ((*path).to_owned(), *text))
-            .collect();
-        Some(ClientFiles::Embedded(files))
+/// The client files of built-in `plugin`: the checkout's folder when it is
+/// on disk, else the embedded copy.
+pub(crate) fn client(plugin: &EmbeddedPlugin) -> Option<ClientFiles> {
+    if !plugin.has_client {
+        return None;
+    }
+    match checkout_dir(plugin.folder) {
+        Some(dir) => Some(ClientFiles::Disk(dir.join("client"))),
+        None => plugin.embedded_client(),
     }
 }
 

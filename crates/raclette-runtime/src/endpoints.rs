@@ -13,19 +13,24 @@ use axum::{
 use raclette::HttpError;
 use raclette_contract::{ClientConfig, PluginListing};
 
+/// Every enabled plugin of `listing` with its folder name.
+pub(crate) fn enabled_plugins(
+    listing: &[PluginListing],
+) -> impl Iterator<Item = (&PluginListing, &str)> {
+    listing
+        .iter()
+        .filter(|p| p.enabled)
+        .filter_map(|p| Some((p, raclette_contract::folder_of_key(&p.key)?)))
+}
+
 /// The router of the framework endpoints.
 pub(crate) fn router(app_name: String, listing: Arc<Vec<PluginListing>>) -> Router {
     let count = listing.iter().filter(|p| p.enabled).count();
     let configs: Arc<HashMap<String, ClientConfig>> = Arc::new(
-        listing
-            .iter()
-            .filter(|p| p.enabled)
-            .filter_map(|p| {
-                let folder = raclette_contract::folder_of_key(&p.key)?;
-                Some((
-                    p.key.clone(),
-                    raclette_client::client_config(folder, &p.routes),
-                ))
+        enabled_plugins(&listing)
+            .map(|(p, folder)| {
+                let config = raclette_client::client_config(folder, &p.routes);
+                (p.key.clone(), config)
             })
             .collect(),
     );

@@ -52,6 +52,39 @@ pub struct EmbeddedPlugin {
     pub client_files: &'static [(&'static str, &'static [u8])],
 }
 
+impl EmbeddedPlugin {
+    /// The plugin's raw material for discovery; `builtin` for the
+    /// framework's own plugins.
+    pub fn source(&self, builtin: bool) -> PluginSource {
+        PluginSource {
+            folder: self.folder.to_owned(),
+            manifest_text: Some(self.manifest.to_owned()),
+            migration_files: self
+                .migrations
+                .iter()
+                .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+                .collect(),
+            server: None,
+            dir: None,
+            has_client: self.has_client,
+            builtin,
+        }
+    }
+
+    /// Its embedded client files, when it has any.
+    pub fn embedded_client(&self) -> Option<ClientFiles> {
+        if self.client_files.is_empty() {
+            return None;
+        }
+        let files = self
+            .client_files
+            .iter()
+            .map(|(path, bytes)| ((*path).to_owned(), *bytes))
+            .collect();
+        Some(ClientFiles::Embedded(files))
+    }
+}
+
 /// What a generated host hands to [`main`].
 pub struct HostSpec {
     /// Text of the app's `raclette.toml` when the host was generated.
@@ -140,42 +173,11 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
         std::fs::read_to_string(app_dir.join(raclette_discovery::APP_CONFIG_FILE)).ok();
     let config = config_on_disk.as_deref().unwrap_or(spec.config);
     let _ = spec.app_dir;
-    let mut entries = Vec::new();
-    let mut embedded_clients = Vec::new();
-    let builtin_sources: Vec<PluginSource> = crate::builtins::all()
-        .iter()
-        .map(crate::builtins::Builtin::source)
-        .collect();
     let sources = spec
         .plugins
-        .into_iter()
-        .map(|p| {
-            if let Some(server) = p.server {
-                entries.push((p.folder, server));
-            }
-            if !p.client_files.is_empty() {
-                let files = p
-                    .client_files
-                    .iter()
-                    .map(|(path, bytes)| ((*path).to_owned(), *bytes))
-                    .collect();
-                embedded_clients.push((p.folder, ClientFiles::Embedded(files)));
-            }
-            PluginSource {
-                folder: p.folder.to_owned(),
-                manifest_text: Some(p.manifest.to_owned()),
-                migration_files: p
-                    .migrations
-                    .iter()
-                    .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
-                    .collect(),
-                server: None,
-                dir: None,
-                has_client: p.has_client,
-                builtin: false,
-            }
-        })
-        .chain(builtin_sources)
+        .iter()
+        .map(|p| p.source(false))
+        .chain(crate::builtins::sources())
         .collect();
     let model = raclette_discovery::from_sources(&app_dir, Some(config), sources)
         .map_err(|r| r.to_string())?;
@@ -184,11 +186,13 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
         .unwrap_or_else(|| model.config.server.host().to_owned());
     let port = args.port.unwrap_or_else(|| model.config.server.port());
     let mut app = App::from_model(model);
-    for (folder, server) in entries {
-        app.entries_insert(folder, server);
-    }
-    for (folder, files) in embedded_clients {
-        app = app.client_files(folder, files);
+    for plugin in spec.plugins {
+        if let Some(files) = plugin.embedded_client() {
+            app = app.client_files(plugin.folder, files);
+        }
+        if let Some(server) = plugin.server {
+            app.entries_insert(plugin.folder, server);
+        }
     }
     if args.command == "verify" {
         return verify(app).await;
@@ -233,15 +237,10 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
 pub fn data_api_descriptions(
     listing: &[raclette_contract::PluginListing],
 ) -> BTreeMap<String, raclette_contract::DataApiDescription> {
-    listing
-        .iter()
-        .filter(|p| p.enabled)
-        .filter_map(|p| {
-            let folder = raclette_contract::folder_of_key(&p.key)?;
-            Some((
-                p.key.clone(),
-                raclette_client::data_api_description(folder, &p.routes),
-            ))
+    crate::endpoints::enabled_plugins(listing)
+        .map(|(p, folder)| {
+            let description = raclette_client::data_api_description(folder, &p.routes);
+            (p.key.clone(), description)
         })
         .collect()
 }

@@ -178,11 +178,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<CurrentUser>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(from_extensions(&parts.extensions))
     }
 }
 
@@ -246,10 +242,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Project {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Project>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(from_extensions(&parts.extensions))
     }
+}
+
+/// What a plugin put into the request's extensions, or the default
+/// (anonymous, the default project) when none did.
+pub(crate) fn from_extensions<T: Clone + Default + Send + Sync + 'static>(
+    extensions: &axum::http::Extensions,
+) -> T {
+    extensions.get::<T>().cloned().unwrap_or_default()
 }

@@ -17,7 +17,7 @@ use futures_util::future::BoxFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{DataOperation, Project, scope::PluginScope};
+use crate::{DataOperation, Project, context::from_extensions, scope::PluginScope};
 
 /// Wraps one data operation's route.
 #[derive(Clone)]
@@ -70,11 +70,7 @@ where
             .get::<PluginScope>()
             .filter(|scope| scope.has_broadcaster())
             .cloned();
-        let project = request
-            .extensions()
-            .get::<Project>()
-            .cloned()
-            .unwrap_or_default();
+        let project: Project = from_extensions(request.extensions());
         let operation = Arc::clone(&self.operation);
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
