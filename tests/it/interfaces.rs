@@ -9,12 +9,13 @@ use std::sync::{
 };
 
 use raclette::{
-    Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Json, Project,
-    Registrar, Routes, Service, User,
+    Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Json, Plugin,
+    Project, Registrar, Routes, Service, User,
     extract::Path,
     http::{Method, Request, StatusCode},
     middleware::map_request,
 };
+use raclette_runtime::RunningApp;
 use raclette_tests::{TempApp, call, start};
 use serde_json::{Value, json};
 
@@ -156,17 +157,22 @@ fn fixture() -> TempApp {
     app
 }
 
+/// Starts the fixture app with `live` as the providing plugin.
+async fn start_fixture(app: &TempApp, live: impl Plugin) -> RunningApp {
+    start(
+        app.app()
+            .plugin("acme__live", live)
+            .plugin("acme__notes", notes)
+            .plugin("acme__stranger", stranger),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_write_broadcasts_exactly_the_items_it_returned_and_a_failed_one_nothing() {
     let app = fixture();
     let recorder = Recorder::default();
-    let server = start(
-        app.app()
-            .plugin("acme__live", provider(recorder.clone()))
-            .plugin("acme__notes", notes)
-            .plugin("acme__stranger", stranger),
-    )
-    .await;
+    let server = start_fixture(&app, provider(recorder.clone())).await;
 
     let created = call(
         &server,
@@ -263,13 +269,7 @@ async fn a_write_broadcasts_exactly_the_items_it_returned_and_a_failed_one_nothi
 #[tokio::test]
 async fn without_a_broadcaster_writes_work_and_requests_are_anonymous_in_the_default_project() {
     let app = fixture();
-    let server = start(
-        app.app()
-            .plugin("acme__live", |_: &mut Registrar| Ok(()))
-            .plugin("acme__notes", notes)
-            .plugin("acme__stranger", stranger),
-    )
-    .await;
+    let server = start_fixture(&app, |_: &mut Registrar| Ok(())).await;
     let created = call(
         &server,
         "POST",
@@ -291,13 +291,7 @@ async fn without_a_broadcaster_writes_work_and_requests_are_anonymous_in_the_def
 #[tokio::test]
 async fn user_project_and_services_reach_handlers_through_extractors() {
     let app = fixture();
-    let server = start(
-        app.app()
-            .plugin("acme__live", provider(Recorder::default()))
-            .plugin("acme__notes", notes)
-            .plugin("acme__stranger", stranger),
-    )
-    .await;
+    let server = start_fixture(&app, provider(Recorder::default())).await;
     let client = reqwest::Client::new();
     let who: Value = client
         .get(format!("{}/plugin/acme/notes/whoami", server.url()))
