@@ -149,7 +149,15 @@ fn echo(app: &mut Registrar) -> raclette::Result<()> {
     async fn page(Query(page): Query<Page>) -> String {
         page.n.to_string()
     }
-    app.routes(Routes::new().post("/text", text).get("/page", page))?;
+    async fn big(Query(page): Query<Page>) -> String {
+        "x".repeat(page.n as usize * 1024 * 1024)
+    }
+    app.routes(
+        Routes::new()
+            .post("/text", text)
+            .get("/page", page)
+            .get("/big", big),
+    )?;
     Ok(())
 }
 
@@ -184,6 +192,64 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout() 
         .unwrap();
     assert_eq!(read_answer(&mut stream).await.status, 200);
     assert_closed(&mut stream, "an idle kept-alive connection").await;
+    server.shutdown().await.unwrap();
+}
+
+/// Asks for an answer of `mb` MiB and reads nothing of it for `pause`,
+/// then reads until the connection ends; returns the bytes received.
+async fn read_big_answer_after(server: &RunningApp, mb: u32, pause: Duration) -> usize {
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(
+            format!("GET /plugin/acme/echo/big?n={mb} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(pause).await;
+    let mut received = Vec::new();
+    tokio::time::timeout(HANG, async {
+        let mut chunk = vec![0u8; 64 * 1024];
+        while let Ok(n) = stream.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .expect("the connection ends");
+    let head = received
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an answer head");
+    received.len() - head - 4
+}
+
+#[tokio::test]
+async fn a_slow_reader_of_a_large_answer_gets_all_of_it() {
+    let app = app_with("keep_alive_timeout = 0.2\nsend_timeout = 60");
+    let server = start_echo(&app).await;
+    let body = read_big_answer_after(&server, 64, Duration::from_millis(1500)).await;
+    assert_eq!(
+        body,
+        64 * 1024 * 1024,
+        "the keep-alive timeout does not cut an answer still being sent"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_after_the_send_timeout() {
+    let app = app_with("keep_alive_timeout = 60\nsend_timeout = 0.2");
+    let server = start_echo(&app).await;
+    let body = read_big_answer_after(&server, 64, Duration::from_millis(1500)).await;
+    assert!(
+        body < 64 * 1024 * 1024,
+        "the answer was cut when its client stopped reading ({body} bytes arrived)"
+    );
+    let health = get(&server, "/raclette/health").await;
+    assert_eq!(health.status, 200, "others are still served");
     server.shutdown().await.unwrap();
 }
 

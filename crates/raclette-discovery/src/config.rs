@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// Time a kept-alive connection may stay idle between requests.
     /// Default 60 seconds.
     pub keep_alive_timeout: Option<Seconds>,
+    /// Time a client may go without reading any of an answer while the
+    /// server still has some of it to send. Default 30 seconds.
+    pub send_timeout: Option<Seconds>,
     /// Most connections open at once; further clients wait until one
     /// closes. Default: 10,000, or fewer when the process's open-file
     /// limit is lower (the runtime derives it).
@@ -99,6 +102,8 @@ impl ServerConfig {
     pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default of [`ServerConfig::keep_alive_timeout`].
     pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default of [`ServerConfig::send_timeout`].
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default of [`ServerConfig::shutdown_timeout`].
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
     /// Highest default of [`ServerConfig::max_connections`].
@@ -130,6 +135,11 @@ impl ServerConfig {
     /// The configured keep-alive timeout, or 60 seconds.
     pub fn keep_alive_timeout(&self) -> Duration {
         Seconds::or(self.keep_alive_timeout, Self::DEFAULT_KEEP_ALIVE_TIMEOUT)
+    }
+
+    /// The configured send timeout, or 30 seconds.
+    pub fn send_timeout(&self) -> Duration {
+        Seconds::or(self.send_timeout, Self::DEFAULT_SEND_TIMEOUT)
     }
 
     /// The configured shutdown timeout, or 30 seconds.
@@ -367,6 +377,7 @@ mod tests {
         assert_eq!(server.header_read_timeout(), Duration::from_secs(10));
         assert_eq!(server.request_body_timeout(), Duration::from_secs(30));
         assert_eq!(server.keep_alive_timeout(), Duration::from_secs(60));
+        assert_eq!(server.send_timeout(), Duration::from_secs(30));
         assert_eq!(server.shutdown_timeout(), Duration::from_secs(30));
         assert_eq!(server.max_connections, None);
         assert!(server.allowed_hosts.is_empty());

@@ -9,7 +9,11 @@
 //! - A client has `header_read_timeout` to send a request's headers: from
 //!   the connection's start for its first request, from the first byte for
 //!   the next ones. Between requests a connection may stay idle for
-//!   `keep_alive_timeout`. Past either, the connection is closed.
+//!   `keep_alive_timeout`, counted from when the last answer was fully
+//!   handed to the network. Past either, the connection is closed.
+//! - While the server has more of an answer to send than the network takes,
+//!   the client must read some of it within `send_timeout`; a slow reader
+//!   is served as long as it keeps reading, one that stopped is closed.
 //! - A request's body must arrive within `request_body_timeout` of its
 //!   headers; past that the request is answered with a JSON 408 and the
 //!   connection closed. A handler that is slow to answer is not cut: route
@@ -77,6 +81,7 @@ pub(crate) struct Limits {
     header_read_timeout: Duration,
     request_body_timeout: Duration,
     keep_alive_timeout: Duration,
+    send_timeout: Duration,
     max_connections: usize,
     shutdown_timeout: Duration,
 }
@@ -88,6 +93,7 @@ impl Limits {
             header_read_timeout: config.header_read_timeout(),
             request_body_timeout: config.request_body_timeout(),
             keep_alive_timeout: config.keep_alive_timeout(),
+            send_timeout: config.send_timeout(),
             max_connections: config
                 .max_connections
                 .map_or_else(default_max_connections, |n| n as usize),
@@ -236,6 +242,7 @@ async fn connection(
         state: state.clone(),
         shared: shared.clone(),
         saw_eof: false,
+        write_blocked: false,
     };
     let service = RequestService {
         shared: shared.clone(),
@@ -305,6 +312,9 @@ struct Phase {
     idle_since: Instant,
     /// When the first byte of the next request arrived, if it did.
     header_started: Option<Instant>,
+    /// Since when the network has taken none of what the server is sending,
+    /// if it is waiting.
+    write_blocked_since: Option<Instant>,
 }
 
 impl ConnState {
@@ -317,6 +327,7 @@ impl ConnState {
                 served: 0,
                 idle_since: now,
                 header_started: None,
+                write_blocked_since: None,
             }),
             changed: Notify::new(),
         }
@@ -326,10 +337,13 @@ impl ConnState {
         self.phase.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// When the connection is to be closed, unless a request is in flight.
+    /// When the connection is to be closed: none while a request is in
+    /// flight, unless its client stopped reading the answer.
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
         let phase = self.phase();
-        if phase.in_flight > 0 {
+        if let Some(blocked) = phase.write_blocked_since {
+            Some(blocked + limits.send_timeout)
+        } else if phase.in_flight > 0 {
             None
         } else if phase.served == 0 {
             Some(phase.accepted + limits.header_read_timeout)
@@ -340,10 +354,28 @@ impl ConnState {
         }
     }
 
-    /// No request in flight and none begun.
+    /// No request in flight, none begun, and nothing left to send.
     fn is_quiet(&self) -> bool {
         let phase = self.phase();
-        phase.in_flight == 0 && phase.header_started.is_none()
+        phase.in_flight == 0
+            && phase.header_started.is_none()
+            && phase.write_blocked_since.is_none()
+    }
+
+    /// The network stopped taking what the server sends.
+    fn write_blocked(&self) {
+        self.phase().write_blocked_since = Some(Instant::now());
+        self.changed.notify_one();
+    }
+
+    /// The network took some of what was waiting: the client is reading.
+    /// An answer finished while it was waiting counts as sent from now on.
+    fn write_unblocked(&self) {
+        let mut phase = self.phase();
+        phase.write_blocked_since = None;
+        if phase.in_flight == 0 {
+            phase.idle_since = Instant::now();
+        }
     }
 
     fn bytes_read(&self) {
@@ -392,14 +424,18 @@ impl Drop for InFlight {
     }
 }
 
-/// The socket of a connection: notes when a request's first byte arrives,
-/// holds the connection's slot, and lingers when closed.
+/// The socket of a connection: notes when a request's first byte arrives
+/// and when the client stops and resumes reading, holds the connection's
+/// slot, and lingers when closed.
 struct TrackedIo {
     stream: Option<TcpStream>,
     permit: Option<OwnedSemaphorePermit>,
     state: Arc<ConnState>,
     shared: Arc<Shared>,
     saw_eof: bool,
+    /// The last write waited for the network (only changes are reported
+    /// to the connection state, so a fast client costs no lock).
+    write_blocked: bool,
 }
 
 impl TrackedIo {
@@ -409,6 +445,21 @@ impl TrackedIo {
                 .as_mut()
                 .expect("the stream is taken only on drop"),
         )
+    }
+
+    fn note_write<T>(&mut self, result: Poll<T>) -> Poll<T> {
+        match (&result, self.write_blocked) {
+            (Poll::Pending, false) => {
+                self.write_blocked = true;
+                self.state.write_blocked();
+            }
+            (Poll::Ready(_), true) => {
+                self.write_blocked = false;
+                self.state.write_unblocked();
+            }
+            _ => {}
+        }
+        result
     }
 }
 
@@ -437,7 +488,8 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream().poll_write(cx, buf)
+        let result = self.stream().poll_write(cx, buf);
+        self.note_write(result)
     }
 
     fn poll_write_vectored(
@@ -445,7 +497,8 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.stream().poll_write_vectored(cx, bufs)
+        let result = self.stream().poll_write_vectored(cx, bufs);
+        self.note_write(result)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -690,5 +743,33 @@ mod tests {
             Some(idle + Duration::from_secs(5) + limits.header_read_timeout)
         );
         assert!(!state.is_quiet());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_has_the_send_timeout() {
+        let limits = Limits::new(&ServerConfig::default());
+        let state = ConnState::new();
+        state.request_started();
+        state.write_blocked();
+        let blocked = Instant::now();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(blocked + limits.send_timeout),
+            "a request in flight whose answer waits for the client"
+        );
+        state.request_finished();
+        tokio::time::advance(limits.keep_alive_timeout * 2).await;
+        assert_eq!(
+            state.deadline(&limits),
+            Some(blocked + limits.send_timeout),
+            "an answer handed over but not yet sent is no idle connection"
+        );
+        assert!(!state.is_quiet());
+        state.write_unblocked();
+        assert_eq!(
+            state.deadline(&limits),
+            Some(Instant::now() + limits.keep_alive_timeout),
+            "idle from when the answer went out"
+        );
     }
 }
