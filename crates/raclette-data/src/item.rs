@@ -1,0 +1,207 @@
+//! Items as stored and as sent: the framework's fields beside the plugin's
+//! own, written to JSON straight from the row.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::DataError;
+
+/// The fields the framework keeps on every item, as clients name them.
+/// A collection's type cannot have a field of these names.
+pub const FRAMEWORK_FIELDS: [&str; 8] = [
+    "_id",
+    "project",
+    "owner",
+    "lastEditor",
+    "version",
+    "isDeleted",
+    "createdAt",
+    "updatedAt",
+];
+
+/// An item as stored: the framework's fields and the plugin's document as
+/// JSON text. Reads hand it out without parsing the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The item's id, a hyphenated UUID.
+    pub id: String,
+    /// The project (tenant) it belongs to.
+    pub project: String,
+    /// The user who created it; `None` for anonymous.
+    pub owner: Option<String>,
+    /// The user who changed it last; `None` for anonymous.
+    pub last_editor: Option<String>,
+    /// Starts at 1; every write adds 1.
+    pub version: i64,
+    /// Soft-deleted.
+    pub is_deleted: bool,
+    /// When it was created, RFC 3339 UTC with milliseconds.
+    pub created_at: String,
+    /// When it last changed, same format.
+    pub updated_at: String,
+    /// The plugin's fields: a JSON object.
+    pub doc: String,
+}
+
+impl StoredItem {
+    /// Appends the item as one JSON object: the framework's fields, then
+    /// the document's.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"_id\":");
+        write_str(out, &self.id);
+        out.extend_from_slice(b",\"project\":");
+        write_str(out, &self.project);
+        out.extend_from_slice(b",\"owner\":");
+        write_opt(out, self.owner.as_deref());
+        out.extend_from_slice(b",\"lastEditor\":");
+        write_opt(out, self.last_editor.as_deref());
+        out.extend_from_slice(b",\"version\":");
+        out.extend_from_slice(self.version.to_string().as_bytes());
+        out.extend_from_slice(if self.is_deleted {
+            b",\"isDeleted\":true,\"createdAt\":"
+        } else {
+            b",\"isDeleted\":false,\"createdAt\":"
+        });
+        write_str(out, &self.created_at);
+        out.extend_from_slice(b",\"updatedAt\":");
+        write_str(out, &self.updated_at);
+        let body = self.doc.trim();
+        let inner = body
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or("")
+            .trim();
+        if !inner.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(inner.as_bytes());
+        }
+        out.push(b'}');
+    }
+
+    /// The item as JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.doc.len() + 256);
+        self.write_json(&mut out);
+        String::from_utf8(out).expect("JSON of UTF-8 parts")
+    }
+
+    /// The item with its document parsed as `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<Item<T>, DataError> {
+        let data = serde_json::from_str(&self.doc).map_err(|e| {
+            DataError::database(std::io::Error::other(format!(
+                "stored item {} does not match its type: {e}",
+                self.id
+            )))
+        })?;
+        Ok(Item {
+            id: self.id.clone(),
+            project: self.project.clone(),
+            owner: self.owner.clone(),
+            last_editor: self.last_editor.clone(),
+            version: self.version,
+            is_deleted: self.is_deleted,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            data,
+        })
+    }
+}
+
+/// Writes the JSON array of `items`.
+pub fn write_json_array(items: &[StoredItem]) -> Vec<u8> {
+    let size: usize = items.iter().map(|i| i.doc.len() + 256).sum();
+    let mut out = Vec::with_capacity(size + 2);
+    out.push(b'[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        item.write_json(&mut out);
+    }
+    out.push(b']');
+    out
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+fn write_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// An item of type `T` with the framework's fields, as clients see it:
+/// `{ "_id", "project", "owner", "lastEditor", "version", "isDeleted",
+/// "createdAt", "updatedAt", ...the fields of T }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Item<T> {
+    /// The item's id, a hyphenated UUID.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The project (tenant) it belongs to.
+    pub project: String,
+    /// The id of the user who created it; `null` for anonymous.
+    pub owner: Option<String>,
+    /// The id of the user who changed it last; `null` for anonymous.
+    pub last_editor: Option<String>,
+    /// Starts at 1; every write adds 1. Send it back (`If-Match` or a
+    /// `version` field) to update only what you read.
+    #[ts(type = "number")]
+    pub version: i64,
+    /// Soft-deleted (restorable).
+    pub is_deleted: bool,
+    /// When it was created, RFC 3339 UTC.
+    pub created_at: String,
+    /// When it last changed, RFC 3339 UTC.
+    pub updated_at: String,
+    /// The plugin's own fields.
+    #[serde(flatten)]
+    pub data: T,
+}
+
+/// The answer of a hard delete: `{ "_id": "…", "deleted": true }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Removed {
+    /// The id of the removed item.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(doc: &str) -> StoredItem {
+        StoredItem {
+            id: "0b3d7a4e-6a53-4a3c-9d0e-0c8b6f2b1a00".into(),
+            project: "p\"1".into(),
+            owner: None,
+            last_editor: Some("u1".into()),
+            version: 3,
+            is_deleted: false,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2026-01-02T00:00:00.000Z".into(),
+            doc: doc.into(),
+        }
+    }
+
+    #[test]
+    fn json_from_rows_is_valid_and_complete() {
+        let json: serde_json::Value =
+            serde_json::from_str(&item(r#"{"name":"x","n":1}"#).to_json()).unwrap();
+        assert_eq!(json["project"], "p\"1");
+        assert_eq!(json["owner"], serde_json::Value::Null);
+        assert_eq!(json["version"], 3);
+        assert_eq!(json["name"], "x");
+        let empty: serde_json::Value = serde_json::from_str(&item("{}").to_json()).unwrap();
+        assert_eq!(empty["lastEditor"], "u1");
+        let list: serde_json::Value =
+            serde_json::from_slice(&write_json_array(&[item("{}"), item(r#"{"a":[1]}"#)])).unwrap();
+        assert_eq!(list[1]["a"][0], 1);
+    }
+}

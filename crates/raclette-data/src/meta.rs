@@ -1,0 +1,244 @@
+//! What the store knows of a collection, without its Rust type.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::{DataError, item::FRAMEWORK_FIELDS};
+
+/// Checks a whole document and gives it back as the collection's type
+/// serializes it.
+pub(crate) type Normalize = dyn Fn(Map<String, Value>) -> Result<String, DataError> + Send + Sync;
+
+/// A collection as the store sees it.
+pub(crate) struct Meta {
+    /// The item type's name as clients use it (`todo`).
+    pub(crate) type_name: String,
+    /// The table, quoted for SQL.
+    pub(crate) table: String,
+    /// The type's own fields.
+    pub(crate) fields: Vec<&'static str>,
+    pub(crate) max_item_bytes: usize,
+    pub(crate) max_field_bytes: BTreeMap<String, usize>,
+    pub(crate) normalize: Box<Normalize>,
+}
+
+impl std::fmt::Debug for Meta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meta")
+            .field("type_name", &self.type_name)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a field lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Id,
+    Owner,
+    LastEditor,
+    Version,
+    IsDeleted,
+    CreatedAt,
+    UpdatedAt,
+    /// A field of the plugin's document.
+    Doc,
+}
+
+impl Meta {
+    /// The column of `field`; an error naming `what` (`query.x`) when the
+    /// collection has no such field.
+    pub(crate) fn column(&self, field: &str, what: &str) -> Result<Column, DataError> {
+        Ok(match field {
+            "_id" => Column::Id,
+            "owner" => Column::Owner,
+            "lastEditor" => Column::LastEditor,
+            "version" => Column::Version,
+            "isDeleted" => Column::IsDeleted,
+            "createdAt" => Column::CreatedAt,
+            "updatedAt" => Column::UpdatedAt,
+            "project" => {
+                return Err(DataError::invalid(
+                    what,
+                    "items are always of the request's project; `project` cannot be chosen",
+                ));
+            }
+            field if self.fields.contains(&field) => Column::Doc,
+            field => {
+                return Err(DataError::invalid(
+                    what,
+                    format!(
+                        "`{field}` is not a field of {}; expected one of {}",
+                        self.type_name,
+                        self.known_fields()
+                    ),
+                ));
+            }
+        })
+    }
+
+    pub(crate) fn known_fields(&self) -> String {
+        FRAMEWORK_FIELDS
+            .iter()
+            .filter(|f| **f != "project")
+            .chain(self.fields.iter())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Checks the sizes of a normalized document, and that it holds no NUL
+    /// character (which PostgreSQL cannot store in text).
+    pub(crate) fn check_sizes(&self, doc: &str) -> Result<(), DataError> {
+        if doc.contains("\\u0000") {
+            return Err(DataError::invalid(
+                "body",
+                "text cannot contain the NUL character (\\u0000)",
+            ));
+        }
+        if doc.len() > self.max_item_bytes {
+            return Err(DataError::invalid(
+                "body",
+                format!(
+                    "the {} is {} bytes as JSON; at most {} are allowed",
+                    self.type_name,
+                    doc.len(),
+                    self.max_item_bytes
+                ),
+            ));
+        }
+        if self.max_field_bytes.is_empty() {
+            return Ok(());
+        }
+        let value: Map<String, Value> =
+            serde_json::from_str(doc).map_err(|e| DataError::invalid("body", e.to_string()))?;
+        for (field, max) in &self.max_field_bytes {
+            if let Some(v) = value.get(field) {
+                let size = match v {
+                    Value::String(s) => s.len(),
+                    other => other.to_string().len(),
+                };
+                if size > *max {
+                    return Err(DataError::invalid(
+                        format!("body.{field}"),
+                        format!("is {size} bytes; at most {max} are allowed"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The document of a create: the body without the framework's fields
+    /// (an `_id` is returned apart), checked and normalized.
+    pub(crate) fn new_document(
+        &self,
+        mut body: Map<String, Value>,
+    ) -> Result<(Option<String>, String), DataError> {
+        let id = match body.remove("_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(check_id(&id, "body._id")?),
+            Some(other) => {
+                return Err(DataError::invalid(
+                    "body._id",
+                    format!("expected a UUID string, got {other}"),
+                ));
+            }
+        };
+        for field in FRAMEWORK_FIELDS {
+            body.remove(field);
+        }
+        self.check_known(&body)?;
+        let doc = (self.normalize)(body)?;
+        self.check_sizes(&doc)?;
+        Ok((id, doc))
+    }
+
+    /// A patch without the framework's fields; its `version`, if any.
+    pub(crate) fn patch(
+        &self,
+        mut patch: Map<String, Value>,
+    ) -> Result<(Map<String, Value>, Option<i64>), DataError> {
+        let version = match patch.remove("version") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+            Some(other) => {
+                return Err(DataError::invalid(
+                    "body.version",
+                    format!("expected the item's version (a whole number), got {other}"),
+                ));
+            }
+        };
+        if let Some(deleted) = patch.get("isDeleted")
+            && deleted != &Value::Bool(false)
+        {
+            return Err(DataError::invalid(
+                "body.isDeleted",
+                "an update cannot delete; use the delete operation",
+            ));
+        }
+        for field in FRAMEWORK_FIELDS {
+            patch.remove(field);
+        }
+        self.check_known(&patch)?;
+        Ok((patch, version))
+    }
+
+    /// The document after `patch`: its fields replace the current ones,
+    /// the result is checked as a whole.
+    pub(crate) fn merge(
+        &self,
+        current: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<String, DataError> {
+        let mut doc: Map<String, Value> = serde_json::from_str(current).map_err(|e| {
+            DataError::database(std::io::Error::other(format!(
+                "a stored {} is not a JSON object: {e}",
+                self.type_name
+            )))
+        })?;
+        for (k, v) in patch {
+            doc.insert(k.clone(), v.clone());
+        }
+        let doc = (self.normalize)(doc)?;
+        self.check_sizes(&doc)?;
+        Ok(doc)
+    }
+
+    fn check_known(&self, body: &Map<String, Value>) -> Result<(), DataError> {
+        for key in body.keys() {
+            if !self.fields.contains(&key.as_str()) {
+                return Err(DataError::invalid(
+                    format!("body.{key}"),
+                    format!(
+                        "`{key}` is not a field of {}; expected one of {}",
+                        self.type_name,
+                        self.fields.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an item id before any query: a UUID, returned hyphenated and in
+/// lower case.
+pub fn check_id(id: &str, what: &str) -> Result<String, DataError> {
+    match uuid::Uuid::try_parse(id) {
+        Ok(uuid) => Ok(uuid.hyphenated().to_string()),
+        Err(_) => {
+            let shown: String = id
+                .chars()
+                .take(60)
+                .collect::<String>()
+                .escape_default()
+                .to_string();
+            Err(DataError::invalid(
+                what,
+                format!("`{shown}` is not an item id; expected a UUID"),
+            ))
+        }
+    }
+}

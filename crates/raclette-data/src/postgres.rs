@@ -1,0 +1,210 @@
+//! PostgreSQL: native types (`UUID`, `JSONB`, `TIMESTAMPTZ`) through
+//! sqlx's PostgreSQL driver, statements prepared once per connection. A
+//! write locks the rows it changes (`SELECT … FOR UPDATE`) in one
+//! transaction, so concurrent writes to one item follow each other.
+
+use futures_util::TryStreamExt;
+// Every statement here is built from the collection's table name (checked
+// at declaration) and placeholders; values are always bound.
+use sqlx::{
+    AssertSqlSafe, PgPool, Postgres as Pg, Row,
+    postgres::{PgArguments, PgPoolOptions, PgRow},
+    query::Query,
+};
+
+use crate::{
+    Context, DataError, ListQuery, StoredItem,
+    meta::Meta,
+    query::Page,
+    sql::{self, Arg, Dialect},
+    store::PageBuilder,
+    write::{Action, Write, Written},
+};
+
+pub(crate) struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    pub(crate) async fn open(url: &str) -> Result<Postgres, DataError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        Ok(Postgres { pool })
+    }
+
+    pub(crate) async fn execute(&self, sql: &str) -> Result<(), DataError> {
+        sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn get(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Option<StoredItem>, DataError> {
+        let sql = select_one(meta, false);
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .bind(ctx.project())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(item).transpose()
+    }
+
+    pub(crate) async fn list(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<Page<StoredItem>, DataError> {
+        let sql = sql::list(Dialect::Postgres, meta, ctx, query, false)?;
+        let mut rows =
+            bind(sqlx::query(AssertSqlSafe(sql.text.clone())), &sql.args).fetch(&self.pool);
+        let mut page = PageBuilder::new(query);
+        while let Some(row) = rows.try_next().await? {
+            if !page.push(item(&row)?) {
+                break;
+            }
+        }
+        Ok(page.finish())
+    }
+
+    pub(crate) async fn count(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<u64, DataError> {
+        let sql = sql::list(Dialect::Postgres, meta, ctx, query, true)?;
+        let row = bind(sqlx::query(AssertSqlSafe(sql.text.clone())), &sql.args)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+    }
+
+    pub(crate) async fn write(
+        &self,
+        ctx: &Context,
+        writes: Vec<Write>,
+    ) -> Result<Vec<Written>, DataError> {
+        let mut tx = self.pool.begin().await?;
+        let mut done = Vec::with_capacity(writes.len());
+        for write in &writes {
+            let current = match write.existing_id() {
+                Some(id) => {
+                    let row = sqlx::query(AssertSqlSafe(select_one(&write.meta, true)))
+                        .bind(id)
+                        .bind(ctx.project())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    row.as_ref().map(item).transpose()?
+                }
+                None => None,
+            };
+            let action = write.plan(ctx, current)?;
+            apply(&mut tx, &write.meta, &action).await?;
+            done.push(action.written());
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+fn select_one(meta: &Meta, lock: bool) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE _id = $1::uuid AND project = $2{}",
+        sql::columns(Dialect::Postgres),
+        meta.table,
+        if lock { " FOR UPDATE" } else { "" }
+    )
+}
+
+fn bind<'q>(mut query: Query<'q, Pg, PgArguments>, args: &'q [Arg]) -> Query<'q, Pg, PgArguments> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(s) => query.bind(s.as_str()),
+            Arg::Int(n) => query.bind(*n),
+            Arg::Bool(b) => query.bind(*b),
+        };
+    }
+    query
+}
+
+fn item(row: &PgRow) -> Result<StoredItem, DataError> {
+    Ok(StoredItem {
+        id: row.try_get(0)?,
+        project: row.try_get(1)?,
+        owner: row.try_get(2)?,
+        last_editor: row.try_get(3)?,
+        version: row.try_get(4)?,
+        is_deleted: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+        doc: row.try_get(8)?,
+    })
+}
+
+async fn apply(
+    tx: &mut sqlx::Transaction<'_, Pg>,
+    meta: &Meta,
+    action: &Action,
+) -> Result<(), DataError> {
+    let table = &meta.table;
+    match action {
+        Action::Insert(item) => {
+            let inserted = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO {table} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
+                 VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz, $9::jsonb)"
+            )))
+            .bind(&item.id)
+            .bind(&item.project)
+            .bind(&item.owner)
+            .bind(&item.last_editor)
+            .bind(item.version)
+            .bind(item.is_deleted)
+            .bind(&item.created_at)
+            .bind(&item.updated_at)
+            .bind(&item.doc)
+            .execute(&mut **tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(crate::sqlite::exists(meta, &item.id));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Action::Update(item) => {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {table} SET doc = $1::jsonb, version = $2, is_deleted = $3, \
+                 updated_at = $4::timestamptz, last_editor = $5 WHERE _id = $6::uuid AND project = $7"
+            )))
+            .bind(&item.doc)
+            .bind(item.version)
+            .bind(item.is_deleted)
+            .bind(&item.updated_at)
+            .bind(&item.last_editor)
+            .bind(&item.id)
+            .bind(&item.project)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Action::Delete(item) => {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE _id = $1::uuid AND project = $2"
+            )))
+            .bind(&item.id)
+            .bind(&item.project)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Action::Keep(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The app's data store: one SQLite file or one PostgreSQL database.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use crate::{
+    Context, DataError, ListQuery, StoredItem,
+    meta::Meta,
+    postgres::Postgres,
+    query::{MAX_PAGE_BYTES, Page},
+    sql::{self, Dialect},
+    sqlite::Sqlite,
+    write::{Write, Written},
+};
+
+/// The store behind every collection of an app. Cheap to clone.
+///
+/// The runtime opens it from `[database] url` of `raclette.toml`
+/// (`sqlite://path` or `postgres://…`), beside the `Database` pool that
+/// plugins use for SQL of their own.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    declared: Mutex<Vec<Arc<Meta>>>,
+}
+
+enum Backend {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("database", &self.database_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`: `sqlite://PATH` (the file and its folder
+    /// are created; query parameters are ignored) or `postgres://…` /
+    /// `postgresql://…`.
+    pub async fn open(url: &str) -> Result<Store, DataError> {
+        let backend = if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(DataError::invalid(
+                    "database.url",
+                    "collections need a SQLite file, not an in-memory database",
+                ));
+            }
+            Backend::Sqlite(Sqlite::open(Path::new(path))?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(Postgres::open(url).await?)
+        } else {
+            return Err(DataError::invalid(
+                "database.url",
+                "expected a sqlite:// or postgres:// URL",
+            ));
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                declared: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn database_name(&self) -> &'static str {
+        match self.inner.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self.inner.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub(crate) fn declare(&self, meta: Arc<Meta>) -> Result<(), DataError> {
+        let mut declared = self
+            .inner
+            .declared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if declared.iter().any(|m| m.table == meta.table) {
+            return Err(DataError::invalid(
+                "collection",
+                format!("the collection {} is declared twice", meta.table),
+            ));
+        }
+        declared.push(meta);
+        Ok(())
+    }
+
+    /// Creates the tables of every collection declared so far that does not
+    /// have one yet. The runtime calls it once the plugins are set up.
+    pub async fn create_tables(&self) -> Result<(), DataError> {
+        let metas = self
+            .inner
+            .declared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for meta in metas {
+            let index = format!("\"{}_live\"", meta.table.trim_matches('"'));
+            let ddl = sql::create_table(self.dialect(), &meta.table, &index);
+            match &self.inner.backend {
+                Backend::Sqlite(db) => db.execute(ddl).await?,
+                Backend::Postgres(db) => db.execute(&ddl).await?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn get(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Option<StoredItem>, DataError> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.get(meta, ctx, id),
+            Backend::Postgres(db) => db.get(meta, ctx, id).await,
+        }
+    }
+
+    pub(crate) async fn list(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<Page<StoredItem>, DataError> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.list(meta, ctx, query),
+            Backend::Postgres(db) => db.list(meta, ctx, query).await,
+        }
+    }
+
+    pub(crate) async fn count(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<u64, DataError> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.count(meta, ctx, query),
+            Backend::Postgres(db) => db.count(meta, ctx, query).await,
+        }
+    }
+
+    pub(crate) async fn write(
+        &self,
+        ctx: &Context,
+        writes: Vec<Write>,
+    ) -> Result<Vec<Written>, DataError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.write(ctx, writes).await,
+            Backend::Postgres(db) => db.write(ctx, writes).await,
+        }
+    }
+}
+
+/// Collects one page: at most the query's page size, and stops once the
+/// documents pass [`MAX_PAGE_BYTES`] (with at least one item).
+pub(crate) struct PageBuilder {
+    limit: usize,
+    offset: u64,
+    bytes: usize,
+    items: Vec<StoredItem>,
+    more: bool,
+}
+
+impl PageBuilder {
+    pub(crate) fn new(query: &ListQuery) -> Self {
+        let limit = query.page_size() as usize;
+        PageBuilder {
+            limit,
+            offset: query.offset,
+            bytes: 0,
+            items: Vec::with_capacity(limit.min(128)),
+            more: false,
+        }
+    }
+
+    /// Adds an item; `false` when the page is full (the item is then left
+    /// for the next page).
+    pub(crate) fn push(&mut self, item: StoredItem) -> bool {
+        let full = self.items.len() >= self.limit
+            || (!self.items.is_empty() && self.bytes + item.doc.len() > MAX_PAGE_BYTES);
+        if full {
+            self.more = true;
+            return false;
+        }
+        self.bytes += item.doc.len();
+        self.items.push(item);
+        true
+    }
+
+    pub(crate) fn finish(self) -> Page<StoredItem> {
+        let next_offset = self.more.then(|| self.offset + self.items.len() as u64);
+        Page {
+            items: self.items,
+            next_offset,
+        }
+    }
+}
