@@ -1,8 +1,8 @@
 //! The servers under measurement, each run as a child process:
 //!
 //! ```text
-//! raclette-bench child todo-raclette APP_DIR   the app with the todo plugin
-//! raclette-bench child todo-bare APP_DIR       the todo handlers in bare axum
+//! raclette-bench child todo-raclette APP_DIR [DB_URL]   the app with the todo plugin
+//! raclette-bench child todo-bare APP_DIR [DB_URL]       the ceiling: bare axum, the driver directly
 //! raclette-bench child plugins APP_DIR N       the app with N generated plugins
 //! ```
 //!
@@ -11,12 +11,8 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use axum::Router;
 use raclette::{Json, Registrar, Routes};
 use raclette_runtime::App;
-
-/// The route prefix of the todo plugin.
-const TODO_PREFIX: &str = "/plugin/pacifico/todo";
 
 pub(crate) fn main(args: &[String]) -> ExitCode {
     // Logging as a generated host sets it up (`info`, to stderr), so that
@@ -28,8 +24,14 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
         .expect("a tokio runtime");
     let result = runtime.block_on(async {
         match args {
-            [mode, dir] if mode == "todo-raclette" => todo_raclette(PathBuf::from(dir)).await,
-            [mode, dir] if mode == "todo-bare" => todo_bare(PathBuf::from(dir)).await,
+            [mode, dir] if mode == "todo-raclette" => todo_raclette(PathBuf::from(dir), None).await,
+            [mode, dir, url] if mode == "todo-raclette" => {
+                todo_raclette(PathBuf::from(dir), Some(url.clone())).await
+            }
+            [mode, dir] if mode == "todo-bare" => todo_bare(PathBuf::from(dir), None).await,
+            [mode, dir, url] if mode == "todo-bare" => {
+                todo_bare(PathBuf::from(dir), Some(url.clone())).await
+            }
             [mode, dir, n] if mode == "plugins" => {
                 let n = n.parse().map_err(|_| format!("`{n}` is not a number"))?;
                 generated(PathBuf::from(dir), n).await
@@ -56,29 +58,19 @@ async fn serve_app(app: App) -> Result<(), String> {
     Ok(())
 }
 
-async fn todo_raclette(dir: PathBuf) -> Result<(), String> {
-    let app = App::discover(&dir)
+async fn todo_raclette(dir: PathBuf, url: Option<String>) -> Result<(), String> {
+    let mut app = App::discover(&dir)
         .map_err(|e| e.to_string())?
         .plugin("pacifico__todo", pacifico_todo_server::plugin);
+    if let Some(url) = url {
+        app = app.database_url(url);
+    }
     serve_app(app).await
 }
 
-async fn todo_bare(dir: PathBuf) -> Result<(), String> {
-    let url = raclette_runtime::database::database_url(&dir, None);
-    let db = raclette_runtime::database::connect(&url, false)
-        .await
-        .map_err(|e| e.to_string())?;
-    let migration = std::fs::read_to_string(
-        dir.join("plugins/pacifico__todo/server/migrations/0001_create_todos.sql"),
-    )
-    .map_err(|e| e.to_string())?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(migration))
-        .execute(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    let store = pacifico_todo_server::TodoStore::new(db, 200);
-    let router = raclette::__private::into_router(pacifico_todo_server::routes(store));
-    let app = Router::new().nest(TODO_PREFIX, router);
+async fn todo_bare(dir: PathBuf, url: Option<String>) -> Result<(), String> {
+    let url = url.unwrap_or_else(|| raclette_runtime::database::database_url(&dir, None));
+    let app = crate::bare::router(&url).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;

@@ -21,6 +21,7 @@
 //! so the load generator, written with hyper's client over loopback, and the
 //! server measured never share a process.
 
+mod bare;
 mod child;
 mod client;
 mod load;
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
     let mut what = "all".to_owned();
     let mut settings = Settings {
         seconds: 3,
-        connections: 32,
+        connections: 64,
         rounds: 5,
     };
     let mut rest = args.iter();

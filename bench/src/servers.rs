@@ -220,11 +220,51 @@ async fn interleaved(
         .collect())
 }
 
-/// Runs the HTTP benchmarks.
-pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), String> {
-    let section = "todo routes: raclette vs bare axum";
+/// Where the todo benchmarks store their data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Database {
+    Sqlite,
+    Postgres,
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh PostgreSQL database for one server of the benchmark.
+async fn pg_database(name: &str) -> Result<String, String> {
+    let admin = sqlx::PgPool::connect(PG_ADMIN)
+        .await
+        .map_err(|e| format!("PostgreSQL on 127.0.0.1:5432: {e}"))?;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    admin.close().await;
+    Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
+}
+
+/// The todo routes of the portal against the ceiling, on `database`.
+async fn todo_section(
+    database: Database,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<(), String> {
+    let (section, db) = match database {
+        Database::Sqlite => (
+            "todo routes on SQLite: raclette vs the driver in bare axum",
+            "sqlite",
+        ),
+        Database::Postgres => (
+            "todo routes on PostgreSQL: raclette vs the driver in bare axum",
+            "postgres",
+        ),
+    };
     eprintln!(
-        "measuring the todo routes ({} connections, {} s each)…",
+        "measuring the todo routes on {db} ({} connections, {} s each)…",
         settings.connections, settings.seconds
     );
     let raclette_app = portal_copy()?;
@@ -235,8 +275,21 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
             .map(str::to_owned)
             .ok_or("non-UTF-8 temp path")
     };
-    let raclette_server = Server::spawn(&["todo-raclette", &path(&raclette_app)?]).await?;
-    let bare_server = Server::spawn(&["todo-bare", &path(&bare_app)?]).await?;
+    let (raclette_server, bare_server) = match database {
+        Database::Sqlite => (
+            Server::spawn(&["todo-raclette", &path(&raclette_app)?]).await?,
+            Server::spawn(&["todo-bare", &path(&bare_app)?]).await?,
+        ),
+        Database::Postgres => {
+            let pid = std::process::id();
+            let r = pg_database(&format!("raclette_bench_{pid}_r")).await?;
+            let b = pg_database(&format!("raclette_bench_{pid}_b")).await?;
+            (
+                Server::spawn(&["todo-raclette", &path(&raclette_app)?, &r]).await?,
+                Server::spawn(&["todo-bare", &path(&bare_app)?, &b]).await?,
+            )
+        }
+    };
     let ids = Arc::new(seed_todos(raclette_server.addr, 100).await?);
     seed_todos(bare_server.addr, 100).await?;
     let mut raclette = Vec::new();
@@ -258,10 +311,10 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
     for ((name, r), b) in names.iter().zip(&raclette).zip(&bare) {
         let ratio = r.requests_per_second / b.requests_per_second;
         report.line(section, format!("{name}  raclette"), describe(r));
-        report.line(section, format!("{name}  bare axum"), describe(b));
+        report.line(section, format!("{name}  ceiling"), describe(b));
         report.line(
             section,
-            format!("{name}  raclette / bare"),
+            format!("{name}  raclette / ceiling"),
             format!("{:.1} %", ratio * 100.0),
         );
         let key = name
@@ -269,23 +322,55 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
             .take(2)
             .collect::<Vec<_>>()
             .join(" ");
-        report.value(format!("{key} raclette req/s"), r.requests_per_second);
+        report.value(format!("{db} {key} raclette req/s"), r.requests_per_second);
         report.value(
-            format!("{key} raclette p99 ms"),
+            format!("{db} {key} raclette p99 ms"),
             r.p99.as_secs_f64() * 1000.0,
         );
-        report.value(format!("{key} bare req/s"), b.requests_per_second);
-        report.value(format!("{key} bare p99 ms"), b.p99.as_secs_f64() * 1000.0);
-        report.value(format!("{key} raclette/bare"), ratio);
+        report.value(format!("{db} {key} ceiling req/s"), b.requests_per_second);
+        report.value(
+            format!("{db} {key} ceiling p99 ms"),
+            b.p99.as_secs_f64() * 1000.0,
+        );
+        report.value(format!("{db} {key} raclette/ceiling"), ratio);
     }
     if let Some(rss) = rss {
         report.line(
             "memory",
-            "portal server, peak RSS under load",
+            format!("portal server on {db}, peak RSS under load"),
             format!("{rss:.1} MiB"),
         );
-        report.value("portal peak RSS MiB", rss);
+        report.value(format!("{db} portal peak RSS MiB"), rss);
     }
+    raclette_server.stop().await?;
+    bare_server.stop().await?;
+    if database == Database::Postgres {
+        let admin = sqlx::PgPool::connect(PG_ADMIN)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pid = std::process::id();
+        for side in ["r", "b"] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS raclette_bench_{pid}_{side} WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the HTTP benchmarks.
+pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), String> {
+    todo_section(Database::Sqlite, settings, report).await?;
+    todo_section(Database::Postgres, settings, report).await?;
+    let path = |dir: &tempfile::TempDir| {
+        dir.path()
+            .to_str()
+            .map(str::to_owned)
+            .ok_or("non-UTF-8 temp path")
+    };
 
     eprintln!("measuring one route with 1 and 200 plugins…");
     let section = "plugin count: one route, 1 vs 200 plugins";

@@ -390,7 +390,9 @@ async fn todo_client_config_is_generated_from_the_server_routes() {
     )
     .await;
     assert_eq!(reply.status, 200);
-    let channel = |event: &str| json!([{ "channel": format!("plugin_pacifico__todo--{event}"), "channelKey": event, "prefix": "plugin_pacifico__todo" }]);
+    let one = |event: &str| json!({ "channel": format!("plugin_pacifico__todo--{event}"), "channelKey": event, "prefix": "plugin_pacifico__todo" });
+    let channel = |event: &str| json!([one(event)]);
+    let updated = |event: &str| json!([one(event), one("broadcastDataUpdated")]);
     let base = "/plugin/pacifico/todo/todo";
     let expected = json!({
         "pluginKey": "plugin_pacifico__todo",
@@ -405,10 +407,11 @@ async fn todo_client_config_is_generated_from_the_server_routes() {
                     "getAll": { "target": format!("{base}/all"), "method": "get", "kind": "read", "channels": [] },
                     "get": { "target": format!("{base}/:_id"), "method": "get", "kind": "read", "channels": [] },
                     "create": { "target": base, "method": "post", "kind": "create", "channels": channel("todoCreated") },
-                    "update": { "target": format!("{base}/:_id"), "method": "patch", "kind": "update", "channels": channel("todoUpdated") },
-                    "updateCheckTask": { "target": format!("{base}/checkTask/:_id"), "method": "patch", "kind": "update", "channels": channel("todoUpdated") },
+                    "update": { "target": format!("{base}/:_id"), "method": "patch", "kind": "update", "channels": updated("todoUpdated") },
+                    "updateCheckTask": { "target": format!("{base}/checkTask/:_id"), "method": "patch", "kind": "update", "channels": updated("todoUpdated") },
                     "delete": { "target": format!("{base}/:_id"), "method": "delete", "kind": "delete", "channels": channel("todoDeleted") },
-                    "deleteHard": { "target": format!("{base}/:_id/hard"), "method": "delete", "kind": "deleteHard", "channels": channel("todoDeleted") }
+                    "restore": { "target": format!("{base}/:_id/restore"), "method": "patch", "kind": "update", "channels": updated("todoRestored") },
+                    "deleteHard": { "target": format!("{base}/:_id/hard"), "method": "delete", "kind": "deleteHard", "channels": channel("todoHardDeleted") }
                 }
             }
         }
@@ -460,27 +463,39 @@ async fn todo_declarations_carry_the_fields_of_the_rust_todo() {
         serde_json::from_str(&serde_json::to_string(description).unwrap()).unwrap();
     let dts = raclette_client::declaration_file(&through_json);
     assert!(
-        dts.contains("getAll(request?: DataRequest): DataState<Todo>;"),
+        dts.contains("getAll(request?: DataRequest): DataState<Item<Todo>>;"),
         "{dts}"
     );
     assert!(
-        dts.contains("deleteHard(request?: DataRequest): DataState<RemovedTodo>;"),
+        dts.contains("deleteHard(request?: DataRequest): DataState<Removed>;"),
         "{dts}"
     );
-    let todo = &dts[dts.find("export type Todo = {").expect(&dts)..];
-    let todo = &todo[..todo.find("};").unwrap()];
+    let declaration = |name: &str| {
+        let start = dts.find(&format!("export type {name}")).expect(&dts);
+        let text = &dts[start..];
+        text[..text.find(";\n").unwrap()].to_owned()
+    };
+    let todo = declaration("Todo = {");
     for field in [
-        "_id: string,",
         "name: string,",
         "content: string,",
         "tags: Array<string>,",
         "isCompleted: boolean,",
-        "isDeleted: boolean,",
-        "createdAt: string,",
-        "updatedAt: string,",
     ] {
         assert!(todo.contains(field), "{field} in {todo}");
     }
+    let item = declaration("Item<T> = {");
+    for field in [
+        "_id: string,",
+        "version: number,",
+        "isDeleted: boolean,",
+        "createdAt: string,",
+        "updatedAt: string,",
+        "owner: string | null,",
+    ] {
+        assert!(item.contains(field), "{field} in {item}");
+    }
+    assert!(item.ends_with("& T"), "{item}");
     assert!(
         !dts.contains("= Record<string, unknown>"),
         "every operation names its items: {dts}"

@@ -129,6 +129,11 @@ export type ErrorBody = {
    * The request field at fault, when one is.
    */
   field?: string,
+  /**
+   * On a 409 of a data operation: the item as it is now, so that the
+   * client can show it or retry on top of it.
+   */
+  current?: unknown,
 };
 
 /**

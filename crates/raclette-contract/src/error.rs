@@ -19,6 +19,11 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub field: Option<String>,
+    /// On a 409 of a data operation: the item as it is now, so that the
+    /// client can show it or retry on top of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "unknown")]
+    pub current: Option<serde_json::Value>,
 }
 
 impl ErrorBody {
@@ -37,6 +42,7 @@ impl ErrorBody {
             error: error.into(),
             message: message.into(),
             field: None,
+            current: None,
         }
     }
 

@@ -129,12 +129,18 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> CollectionSpec<T> 
         let normalize = move |doc: Map<String, Value>| -> Result<String, DataError> {
             let value: T = serde_path_to_error::deserialize(Value::Object(doc)).map_err(|e| {
                 let path = e.path().to_string();
-                let field = if path == "." {
-                    "body".to_owned()
-                } else {
-                    format!("body.{path}")
+                let message = e.into_inner().to_string();
+                // serde reports a missing field at its parent; name the field.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => format!("body.{name}"),
+                    (".", None) => "body".to_owned(),
+                    (path, Some(name)) => format!("body.{path}.{name}"),
+                    (path, None) => format!("body.{path}"),
                 };
-                DataError::invalid(field, e.into_inner().to_string())
+                DataError::invalid(field, message)
             })?;
             for check in &validators {
                 check(&value)?;

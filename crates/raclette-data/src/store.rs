@@ -33,6 +33,8 @@ struct Inner {
 enum Backend {
     Sqlite(Sqlite),
     Postgres(Postgres),
+    /// Declarations only: nothing is read or written.
+    Detached,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,18 +78,23 @@ impl Store {
         })
     }
 
-    /// `"sqlite"` or `"postgres"`.
+    /// A store that takes declarations but reads and writes nothing: for
+    /// inspecting an app's plugins without touching its database.
+    pub fn detached() -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                backend: Backend::Detached,
+                declared: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// `"sqlite"`, `"postgres"` or `"detached"`.
     pub fn database_name(&self) -> &'static str {
         match self.inner.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
-        }
-    }
-
-    fn dialect(&self) -> Dialect {
-        match self.inner.backend {
-            Backend::Sqlite(_) => Dialect::Sqlite,
-            Backend::Postgres(_) => Dialect::Postgres,
+            Backend::Detached => "detached",
         }
     }
 
@@ -118,10 +125,16 @@ impl Store {
             .clone();
         for meta in metas {
             let index = format!("\"{}_live\"", meta.table.trim_matches('"'));
-            let ddl = sql::create_table(self.dialect(), &meta.table, &index);
             match &self.inner.backend {
-                Backend::Sqlite(db) => db.execute(ddl).await?,
-                Backend::Postgres(db) => db.execute(&ddl).await?,
+                Backend::Sqlite(db) => {
+                    db.execute(sql::create_table(Dialect::Sqlite, &meta.table, &index))
+                        .await?;
+                }
+                Backend::Postgres(db) => {
+                    db.execute(&sql::create_table(Dialect::Postgres, &meta.table, &index))
+                        .await?;
+                }
+                Backend::Detached => {}
             }
         }
         Ok(())
@@ -136,6 +149,7 @@ impl Store {
         match &self.inner.backend {
             Backend::Sqlite(db) => db.get(meta, ctx, id),
             Backend::Postgres(db) => db.get(meta, ctx, id).await,
+            Backend::Detached => Err(detached()),
         }
     }
 
@@ -148,6 +162,7 @@ impl Store {
         match &self.inner.backend {
             Backend::Sqlite(db) => db.list(meta, ctx, query),
             Backend::Postgres(db) => db.list(meta, ctx, query).await,
+            Backend::Detached => Err(detached()),
         }
     }
 
@@ -160,6 +175,7 @@ impl Store {
         match &self.inner.backend {
             Backend::Sqlite(db) => db.count(meta, ctx, query),
             Backend::Postgres(db) => db.count(meta, ctx, query).await,
+            Backend::Detached => Err(detached()),
         }
     }
 
@@ -174,8 +190,15 @@ impl Store {
         match &self.inner.backend {
             Backend::Sqlite(db) => db.write(ctx, writes).await,
             Backend::Postgres(db) => db.write(ctx, writes).await,
+            Backend::Detached => Err(detached()),
         }
     }
+}
+
+fn detached() -> DataError {
+    DataError::database(std::io::Error::other(
+        "this store only takes declarations (the app is being inspected, not served)",
+    ))
 }
 
 /// Collects one page: at most the query's page size, and stops once the

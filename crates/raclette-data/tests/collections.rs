@@ -361,7 +361,7 @@ async fn bad_ids_and_oversized_or_invalid_items_are_refused_and_nothing_is_store
         }
         for (body, field) in [
             (json!({"title": 3}), "body.title"),
-            (json!({"a": "no title"}), "body"),
+            (json!({"a": "no title"}), "body.title"),
             (json!({"title": "t", "colour": "red"}), "body.colour"),
             (json!({"title": "nul \u{0}"}), "body"),
             (json!({"title": "t", "_id": "not-a-uuid"}), "body._id"),

@@ -145,7 +145,8 @@ impl App {
             run_migrations: false,
             run_before_mount: false,
         };
-        let mounted = mount::mount(&self.model, &self.entries, &db, options).await?;
+        let store = raclette::data::Store::detached();
+        let mounted = mount::mount(&self.model, &self.entries, &db, &store, options).await?;
         let listing = mount::listing(&self.model, &mounted, &self.clients());
         mount::check_clashes(&listing)?;
         Ok(listing)
@@ -159,7 +160,8 @@ impl App {
             run_migrations: true,
             run_before_mount: true,
         };
-        let mut mounted = mount::mount(&self.model, &self.entries, &db, options).await?;
+        let store = database::open_store(&self.url()).await?;
+        let mut mounted = mount::mount(&self.model, &self.entries, &db, &store, options).await?;
         let clients = self.clients();
         let listing = Arc::new(mount::listing(&self.model, &mounted, &clients));
         mount::check_clashes(&listing)?;

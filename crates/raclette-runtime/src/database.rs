@@ -68,6 +68,17 @@ pub async fn connect(url: &str, lazy: bool) -> Result<Database, StartError> {
     Ok(pool)
 }
 
+/// Opens the store of the app's collections at `url` (the same database
+/// as [`connect`]'s pool; SQLite through its own connections).
+pub async fn open_store(url: &str) -> Result<raclette::data::Store, StartError> {
+    raclette::data::Store::open(url)
+        .await
+        .map_err(|e| StartError::Database {
+            url: redact(url),
+            cause: Box::new(e),
+        })
+}
+
 /// The URL without its password, for messages.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

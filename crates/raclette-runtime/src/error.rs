@@ -79,6 +79,9 @@ pub enum MountFailure {
     /// One of its migrations failed or was changed.
     #[error(transparent)]
     Migration(#[from] MigrationError),
+    /// Its collections' tables could not be created.
+    #[error("cannot create the tables of its collections: {0}")]
+    Collections(#[source] raclette::data::DataError),
     /// A lifecycle hook failed.
     #[error("{stage}: {source}")]
     Hook {

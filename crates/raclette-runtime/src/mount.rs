@@ -20,6 +20,8 @@ use raclette_client::ClientFiles;
 
 use raclette_contract::{ClientListing, PluginListing};
 
+use raclette::data::Store;
+
 use crate::{MountFailure, StartError, endpoints, migrate, plugin_span::PluginSpanLayer};
 
 /// One mounted plugin: its parts and the span its work runs in.
@@ -43,6 +45,7 @@ pub(crate) async fn mount(
     model: &AppModel,
     entries: &HashMap<String, Arc<dyn Plugin>>,
     db: &Database,
+    store: &Store,
     options: MountOptions,
 ) -> Result<Vec<Mounted>, StartError> {
     for folder in entries.keys() {
@@ -85,6 +88,7 @@ pub(crate) async fn mount(
             options: plugin.options.clone(),
             defaults_file: plugin.manifest_file.clone(),
             database: db.clone(),
+            store: store.clone(),
             dependencies: plugin.all_dependencies.clone(),
             app_plugins: app_plugins.clone(),
         };
@@ -102,6 +106,11 @@ pub(crate) async fn mount(
             }
         }
         let mut parts = __private::into_parts(registrar);
+        store
+            .create_tables()
+            .instrument(span.clone())
+            .await
+            .map_err(|e| fail(MountFailure::Collections(e)))?;
         if options.run_before_mount {
             for hook in std::mem::take(&mut parts.hooks.before_mount) {
                 hook().instrument(span.clone()).await.map_err(|source| {

@@ -65,6 +65,15 @@ pub enum Error {
         /// The plugin that provides it.
         provider: String,
     },
+    /// A collection declaration is not valid.
+    #[error("plugin {plugin}: {cause}")]
+    Collection {
+        /// The plugin declaring it.
+        plugin: String,
+        /// What is wrong.
+        #[source]
+        cause: crate::data::DataError,
+    },
     /// Two plugins provide the same service type.
     #[error(
         "plugin {plugin} provides service `{service}`, which plugin {provider} already provides"

@@ -23,6 +23,7 @@ pub struct HttpError {
     status: StatusCode,
     message: String,
     field: Option<String>,
+    current: Option<serde_json::Value>,
 }
 
 impl HttpError {
@@ -37,6 +38,7 @@ impl HttpError {
             status,
             message: message.into(),
             field: None,
+            current: None,
         }
     }
 
@@ -93,6 +95,19 @@ impl HttpError {
         self
     }
 
+    /// Adds the item as it is now (the `current` field of a 409 body).
+    ///
+    /// ```
+    /// let err = raclette::HttpError::conflict("changed since read")
+    ///     .with_current(serde_json::json!({ "_id": "…", "version": 4 }));
+    /// assert_eq!(err.body().current.unwrap()["version"], 4);
+    /// ```
+    #[must_use]
+    pub fn with_current(mut self, current: serde_json::Value) -> Self {
+        self.current = Some(current);
+        self
+    }
+
     /// The status code.
     ///
     /// ```
@@ -136,6 +151,7 @@ impl HttpError {
             error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.message.clone(),
             field: self.field.clone(),
+            current: self.current.clone(),
         }
     }
 }

@@ -33,8 +33,9 @@
 //! ([`Registrar::options`]), services shared with dependent plugins
 //! ([`Registrar::provide`], [`Registrar::service`]), lifecycle hooks
 //! ([`Registrar::on_before_mount`], [`Registrar::on_mounted`],
-//! [`Registrar::on_before_unmount`]) and the app's database
-//! ([`Registrar::database`]).
+//! [`Registrar::on_before_unmount`]), collections of the plugin's own types
+//! ([`Registrar::collection`], see [`data`]: the way to store data) and
+//! the app's database for SQL of its own ([`Registrar::database`]).
 
 //! Handlers read who is asking through extractors that every plugin may
 //! use without depending on the plugin that implements them:
@@ -52,6 +53,7 @@
 
 mod broadcast;
 mod context;
+pub mod data;
 mod data_operation;
 mod error;
 mod hooks;

@@ -52,6 +52,8 @@ pub struct RegistrarSeed {
     pub defaults_file: String,
     /// The app's database.
     pub database: Database,
+    /// The store of the app's collections.
+    pub store: crate::data::Store,
     /// Every plugin it depends on, directly or not.
     pub dependencies: BTreeSet<String>,
     /// Every plugin of the app.
@@ -260,6 +262,49 @@ impl<'a> Registrar<'a> {
                 provider: provider.to_owned(),
             }),
         }
+    }
+
+    /// Declares a collection of the plugin's type `T` (see [`crate::data`]):
+    /// its table is created before the plugin's `before_mount` hooks run,
+    /// and handlers of this plugin (and of plugins depending on it) reach
+    /// it through the [`crate::data::Data`] extractor. Register its
+    /// standard routes with [`crate::data::crud`].
+    ///
+    /// Fails when the type name is not a lower-case word, when `T` is not
+    /// a struct with named fields, when one of its fields has a name the
+    /// framework sets (`_id`, `version`, …), or when the plugin declares
+    /// the same type twice.
+    ///
+    /// ```
+    /// use raclette::data::CollectionSpec;
+    /// # #[derive(serde::Serialize, serde::Deserialize)]
+    /// # struct Note { title: String }
+    /// # fn plugin(app: &mut raclette::Registrar) -> raclette::Result<()> {
+    /// let notes = app.collection(CollectionSpec::<Note>::new("note"))?;
+    /// # let _ = notes; Ok(()) }
+    /// ```
+    pub fn collection<T>(
+        &mut self,
+        spec: crate::data::CollectionSpec<T>,
+    ) -> Result<crate::data::Collection<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let folder = self.seed.info.folder().to_owned();
+        let collection =
+            spec.declare(&self.seed.store, &folder)
+                .map_err(|cause| Error::Collection {
+                    plugin: folder.clone(),
+                    cause,
+                })?;
+        self.provide(collection.clone())?;
+        Ok(collection)
+    }
+
+    /// The store of the app's collections, for transactions over several
+    /// of them ([`crate::data::Store::transaction`]).
+    pub fn data_store(&self) -> crate::data::Store {
+        self.seed.store.clone()
     }
 
     /// The app's database pool (cheap to clone).

@@ -3,17 +3,19 @@
 // the server's Rust `Todo`, and the runtime's JSON types are the contract's.
 
 import type { PluginApi, PluginInfo, Widget } from '@raclette/client'
-import type { PluginData, RemovedTodo, Todo } from '@raclette/types/plugin_pacifico__todo'
+import type { Item, PluginData, Removed, Todo } from '@raclette/types/plugin_pacifico__todo'
 
-/** Every field of a todo, typed as the server sends it. */
+/** Every field of a todo, its own and the framework's, typed as the server sends it. */
 export function describe(api: PluginApi): string[] {
   const $data = api.$data as PluginData
   const all = $data.todo.getAll()
-  return all.dataArr.map((todo: Todo) => {
+  return all.dataArr.map((todo: Item<Todo>) => {
     const id: string = todo._id
     const done: boolean = todo.isCompleted || todo.isDeleted
     const tags: string[] = todo.tags
-    return `${id} ${todo.name} ${todo.content} ${tags.join(',')} ${done} ${todo.createdAt} ${todo.updatedAt}`
+    const version: number = todo.version
+    const owner: string | null = todo.owner
+    return `${id} ${todo.name} ${todo.content} ${tags.join(',')} ${done} ${todo.createdAt} ${todo.updatedAt} ${version} ${owner}`
   })
 }
 
@@ -21,7 +23,7 @@ export function describe(api: PluginApi): string[] {
 export async function removeForGood(api: PluginApi, _id: string): Promise<boolean> {
   const $data = api.$data as PluginData
   const { result } = await $data.todo.deleteHard().execute({ _id })
-  const removed: RemovedTodo = result
+  const removed: Removed = result
   return removed.deleted && removed._id === _id
 }
 

@@ -27,7 +27,7 @@ test('a wrong field in client code fails the type check and is named', () => {
   assert.notEqual(status, 0, output)
   assert.doesNotMatch(output, /Cannot find module/, 'the fixture must fail for its wrong fields only')
   // A field the server's Rust `Todo` does not have.
-  assert.match(output, /wrong-field\.ts\(9,\d+\): error TS2339: Property 'isDone' does not exist on type 'Todo'/, output)
+  assert.match(output, /wrong-field\.ts\(9,\d+\): error TS2339: Property 'isDone' does not exist on type '(Item<)?Todo>?'/, output)
   // `dependencies` is a map, as the server sends it, not `string[]`.
   assert.match(output, /wrong-field\.ts\(14,\d+\): error TS\d+: Type '\{ \[x: string\]: string; \}' is missing .* from type 'string\[\]'/, output)
 })

@@ -1,0 +1,276 @@
+//! The ceiling of the todo benchmarks: bare axum handlers that run the same
+//! queries as raclette's data API on the database driver directly
+//! (rusqlite or sqlx's PostgreSQL driver, prepared statements, no
+//! framework), on the same table layout, and write the same JSON.
+//!
+//! SQLite writes commit one by one on one connection with
+//! `synchronous = FULL`, as a hand-written handler would.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path as UrlPath, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use raclette::data::{StoredItem, write_json_array};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use sqlx::{PgPool, Row, postgres::PgPoolOptions};
+
+/// The table raclette's data API uses for the todo collection.
+const TABLE: &str = "\"pacifico__todo_todo\"";
+const PROJECT: &str = "default";
+
+const SQLITE_COLUMNS: &str =
+    "_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc";
+const PG_COLUMNS: &str = "_id::text, project, owner, last_editor, version, is_deleted, \
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+    to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), doc::text";
+
+/// The body of a create, checked as the plugin's type.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewTodo {
+    #[serde(rename = "_id", default, skip_serializing)]
+    id: Option<String>,
+    name: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_completed: bool,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(Arc<Sqlite>),
+    Postgres(PgPool),
+}
+
+struct Sqlite {
+    path: std::path::PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
+}
+
+/// The router of the ceiling server on `url` (`sqlite://…` or
+/// `postgres://…`); creates the table as raclette does.
+pub(crate) async fn router(url: &str) -> Result<Router, String> {
+    let db = if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = Path::new(path.split('?').next().unwrap_or_default());
+        std::fs::create_dir_all(path.parent().ok_or("a folder")?).map_err(|e| e.to_string())?;
+        let writer = Connection::open(path).map_err(|e| e.to_string())?;
+        writer
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+                 CREATE TABLE IF NOT EXISTS {TABLE} (
+                    _id TEXT PRIMARY KEY NOT NULL, project TEXT NOT NULL, owner TEXT, last_editor TEXT,
+                    version INTEGER NOT NULL, is_deleted INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                    doc TEXT NOT NULL CHECK (json_valid(doc)));
+                 CREATE INDEX IF NOT EXISTS \"pacifico__todo_todo_live\" ON {TABLE} (project, is_deleted, created_at, _id);"
+            ))
+            .map_err(|e| e.to_string())?;
+        Db::Sqlite(Arc::new(Sqlite {
+            path: path.to_owned(),
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(writer),
+        }))
+    } else {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {TABLE} (
+                _id UUID PRIMARY KEY, project TEXT NOT NULL, owner TEXT, last_editor TEXT,
+                version BIGINT NOT NULL, is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, doc JSONB NOT NULL);
+             CREATE INDEX IF NOT EXISTS \"pacifico__todo_todo_live\" ON {TABLE} (project, is_deleted, created_at, _id);"
+        )))
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        Db::Postgres(pool)
+    };
+    Ok(Router::new()
+        .route("/plugin/pacifico/todo/todo/all", get(all))
+        .route("/plugin/pacifico/todo/todo/{id}", get(one))
+        .route("/plugin/pacifico/todo/todo", post(create))
+        .with_state(db))
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn fail(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn sqlite_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    Ok(StoredItem {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        owner: row.get(2)?,
+        last_editor: row.get(3)?,
+        version: row.get(4)?,
+        is_deleted: row.get::<_, i64>(5)? != 0,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+        doc: row.get(8)?,
+    })
+}
+
+fn pg_item(row: &sqlx::postgres::PgRow) -> Result<StoredItem, sqlx::Error> {
+    Ok(StoredItem {
+        id: row.try_get(0)?,
+        project: row.try_get(1)?,
+        owner: row.try_get(2)?,
+        last_editor: row.try_get(3)?,
+        version: row.try_get(4)?,
+        is_deleted: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+        doc: row.try_get(8)?,
+    })
+}
+
+impl Sqlite {
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<R>) -> rusqlite::Result<R> {
+        let conn = match self.readers.lock().expect("not poisoned").pop() {
+            Some(conn) => conn,
+            None => Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+        };
+        let result = f(&conn);
+        self.readers.lock().expect("not poisoned").push(conn);
+        result
+    }
+}
+
+async fn all(State(db): State<Db>) -> Response {
+    let items = match db {
+        Db::Sqlite(db) => db.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE project = ?1 AND is_deleted = 0 ORDER BY created_at, _id LIMIT 101"
+            ))?;
+            let rows = stmt.query_map([PROJECT], sqlite_item)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        }).map_err(fail),
+        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PG_COLUMNS} FROM {TABLE} WHERE project = $1 AND is_deleted = FALSE ORDER BY created_at, _id LIMIT 101"
+        )))
+        .bind(PROJECT)
+        .fetch_all(&pool)
+        .await
+        .map_err(fail)
+        .and_then(|rows| rows.iter().map(pg_item).collect::<Result<Vec<_>, _>>().map_err(fail)),
+    };
+    match items {
+        Ok(mut items) => {
+            items.truncate(100);
+            json(StatusCode::OK, write_json_array(&items))
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+async fn one(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
+    if uuid::Uuid::try_parse(&id).is_err() {
+        return (StatusCode::BAD_REQUEST, "not an id").into_response();
+    }
+    let item = match db {
+        Db::Sqlite(db) => db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE _id = ?1 AND project = ?2"
+                ))?;
+                stmt.query_row((&id, PROJECT), sqlite_item).optional()
+            })
+            .map_err(fail),
+        Db::Postgres(pool) => match sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PG_COLUMNS} FROM {TABLE} WHERE _id = $1::uuid AND project = $2"
+        )))
+        .bind(&id)
+        .bind(PROJECT)
+        .fetch_optional(&pool)
+        .await
+        {
+            Ok(row) => row.as_ref().map(pg_item).transpose().map_err(fail),
+            Err(e) => Err(fail(e)),
+        },
+    };
+    match item {
+        Ok(Some(item)) => json(StatusCode::OK, item.to_json().into_bytes()),
+        Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+async fn create(State(db): State<Db>, body: Bytes) -> Response {
+    let todo: NewTodo = match serde_json::from_slice(&body) {
+        Ok(todo) => todo,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let item = StoredItem {
+        id: todo
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        project: PROJECT.to_owned(),
+        owner: None,
+        last_editor: None,
+        version: 1,
+        is_deleted: false,
+        created_at: now.clone(),
+        updated_at: now,
+        doc: serde_json::to_string(&todo).unwrap_or_default(),
+    };
+    let stored = match db {
+        Db::Sqlite(db) => {
+            let item = item.clone();
+            tokio::task::spawn_blocking(move || {
+                let conn = db.writer.lock().expect("not poisoned");
+                let mut stmt = conn.prepare_cached(&format!(
+                    "INSERT INTO {TABLE} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
+                     VALUES (?1, ?2, NULL, NULL, 1, 0, ?3, ?4, ?5)"
+                ))?;
+                stmt.execute((&item.id, &item.project, &item.created_at, &item.updated_at, &item.doc))
+            })
+            .await
+            .map_err(fail)
+            .and_then(|r| r.map(|_| ()).map_err(fail))
+        }
+        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {TABLE} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
+             VALUES ($1::uuid, $2, NULL, NULL, 1, FALSE, $3::timestamptz, $4::timestamptz, $5::jsonb)"
+        )))
+        .bind(&item.id)
+        .bind(&item.project)
+        .bind(&item.created_at)
+        .bind(&item.updated_at)
+        .bind(&item.doc)
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(fail),
+    };
+    match stored {
+        Ok(()) => json(StatusCode::CREATED, item.to_json().into_bytes()),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
