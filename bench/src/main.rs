@@ -14,7 +14,7 @@
 //!   first painted widget in headless Chromium.
 //!
 //! ```text
-//! cargo run --release -p raclette-bench [-- [all|http|startup|client] [--seconds N] [--connections N] [--rounds N]]
+//! cargo run --release -p raclette-bench [-- [all|http|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]]
 //! ```
 //!
 //! Servers run as child processes of this binary (`raclette-bench child …`),
@@ -40,6 +40,8 @@ pub(crate) struct Settings {
     pub(crate) connections: usize,
     /// Rounds per measurement; servers compared take turns, the median round counts.
     pub(crate) rounds: usize,
+    /// The databases of the todo benchmarks: `sqlite`, `postgres` or both.
+    pub(crate) databases: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         seconds: 3,
         connections: 64,
         rounds: 5,
+        databases: vec!["sqlite".to_owned(), "postgres".to_owned()],
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -66,12 +69,19 @@ fn main() -> ExitCode {
             "--connections" => {
                 number("--connections").map(|n| settings.connections = n.max(1) as usize)
             }
+            "--database" => match rest.next().map(String::as_str) {
+                Some(db @ ("sqlite" | "postgres")) => {
+                    settings.databases = vec![db.to_owned()];
+                    Ok(())
+                }
+                _ => Err("--database needs `sqlite` or `postgres`".to_owned()),
+            },
             "all" | "http" | "startup" | "client" => {
                 what = arg.clone();
                 Ok(())
             }
             other => Err(format!(
-                "unknown argument `{other}`; usage: raclette-bench [all|http|startup|client] [--seconds N] [--connections N] [--rounds N]"
+                "unknown argument `{other}`; usage: raclette-bench [all|http|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]"
             )),
         };
         if let Err(message) = parsed {

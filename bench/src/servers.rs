@@ -363,8 +363,12 @@ async fn todo_section(
 
 /// Runs the HTTP benchmarks.
 pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), String> {
-    todo_section(Database::Sqlite, settings, report).await?;
-    todo_section(Database::Postgres, settings, report).await?;
+    if settings.databases.iter().any(|d| d == "sqlite") {
+        todo_section(Database::Sqlite, settings, report).await?;
+    }
+    if settings.databases.iter().any(|d| d == "postgres") {
+        todo_section(Database::Postgres, settings, report).await?;
+    }
     let path = |dir: &tempfile::TempDir| {
         dir.path()
             .to_str()

@@ -2,6 +2,8 @@
 
 mod builtins;
 mod client;
+mod data_api;
+mod durability;
 mod hardening;
 mod interfaces;
 mod runtime;

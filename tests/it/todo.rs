@@ -1,6 +1,6 @@
 //! The example portal's todo plugin over real HTTP.
 
-use raclette_tests::{TempApp, call, start};
+use raclette_tests::{PgDatabase, TempApp, call, start};
 use serde_json::json;
 
 fn todo_app(app: &TempApp) -> raclette_runtime::App {
@@ -168,45 +168,6 @@ async fn data_survives_a_restart() {
     assert_eq!(all.json[0]["name"], "Persist me");
     assert!(dir.path().join("data/raclette.sqlite").is_file());
     server.shutdown().await.unwrap();
-}
-
-/// A fresh PostgreSQL database on the local server, dropped at the end.
-struct PgDatabase {
-    name: String,
-}
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-impl PgDatabase {
-    async fn create() -> PgDatabase {
-        sqlx::any::install_default_drivers();
-        let name = format!("raclette_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::AnyPool::connect(PG_ADMIN)
-            .await
-            .expect("PostgreSQL runs on 127.0.0.1:5432 (user postgres)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        PgDatabase { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    async fn drop(self) {
-        let admin = sqlx::AnyPool::connect(PG_ADMIN).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
-        admin.close().await;
-    }
 }
 
 #[tokio::test]

@@ -185,6 +185,48 @@ pub async fn call(app: &RunningApp, method: &str, path: &str, body: Option<Value
     }
 }
 
+/// A fresh PostgreSQL database on the local server, dropped at the end.
+pub struct PgDatabase {
+    name: String,
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+impl PgDatabase {
+    /// Creates it.
+    pub async fn create() -> PgDatabase {
+        sqlx::any::install_default_drivers();
+        let name = format!("raclette_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::AnyPool::connect(PG_ADMIN)
+            .await
+            .expect("PostgreSQL runs on 127.0.0.1:5432 (user postgres)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        PgDatabase { name }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Drops it.
+    pub async fn drop(self) {
+        let admin = sqlx::AnyPool::connect(PG_ADMIN).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+    }
+}
+
 /// The Rust examples of the README, compiled by `cargo test --doc` so that
 /// they keep compiling.
 #[cfg(doctest)]

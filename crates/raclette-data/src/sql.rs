@@ -74,7 +74,8 @@ pub(crate) fn create_table(dialect: Dialect, table: &str, index: &str) -> String
             CREATE INDEX IF NOT EXISTS {index} ON {table} (project, is_deleted, created_at, _id);"
         ),
         Dialect::Postgres => format!(
-            "CREATE TABLE IF NOT EXISTS {table} (
+            "SET client_min_messages TO WARNING;
+            CREATE TABLE IF NOT EXISTS {table} (
                 _id UUID PRIMARY KEY,
                 project TEXT NOT NULL,
                 owner TEXT,
@@ -139,12 +140,10 @@ pub(crate) fn list(
     let column = meta.column(field, "query.sort")?;
     let key = expression(dialect, &mut sql, column, field);
     let direction = if descending { "DESC" } else { "ASC" };
-    let limit = i64::from(query.page_size()) + 1;
-    let limit = sql.arg(dialect, Arg::Int(limit));
-    let offset = sql.arg(
-        dialect,
-        Arg::Int(i64::try_from(query.offset).unwrap_or(i64::MAX)),
-    );
+    // Numbers checked by `check_bounds`, written into the statement: SQLite
+    // re-prepares a statement on every run whose LIMIT is bound.
+    let limit = u64::from(query.page_size()) + 1;
+    let offset = query.offset;
     sql.text.push_str(&format!(
         " ORDER BY {key} {direction}, _id {direction} LIMIT {limit} OFFSET {offset}"
     ));

@@ -1,6 +1,11 @@
 //! SQLite: a pool of read-only connections used on the calling thread, and
 //! one writer thread that commits concurrent writes together.
 //!
+//! Reads run where they are called, without a hand-off to another thread:
+//! a read by id or a page of at most [`crate::query::MAX_PAGE_SIZE`] items
+//! costs less than a hand-off would (a filter on an unindexed field of a
+//! large collection scans it, holding up that runtime thread meanwhile).
+//!
 //! Group commit: the writer takes every write waiting in its queue (up to
 //! [`MAX_GROUP`]), runs each in its own savepoint (a failing write is
 //! rolled back alone), commits once, and only then answers each caller. In
@@ -124,18 +129,16 @@ impl Sqlite {
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
         let sql = sql::list(Dialect::Sqlite, meta, ctx, query, false)?;
-        blocking(|| {
-            self.read(|conn| {
-                let mut stmt = conn.prepare_cached(&sql.text)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(sql.args.iter()))?;
-                let mut page = PageBuilder::new(query);
-                while let Some(row) = rows.next()? {
-                    if !page.push(item(row)?) {
-                        break;
-                    }
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql.text)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(sql.args.iter()))?;
+            let mut page = PageBuilder::new(query);
+            while let Some(row) = rows.next()? {
+                if !page.push(item(row)?) {
+                    break;
                 }
-                Ok(page.finish())
-            })
+            }
+            Ok(page.finish())
         })
     }
 
@@ -147,13 +150,11 @@ impl Sqlite {
         query: &ListQuery,
     ) -> Result<u64, DataError> {
         let sql = sql::list(Dialect::Sqlite, meta, ctx, query, true)?;
-        blocking(|| {
-            self.read(|conn| {
-                let mut stmt = conn.prepare_cached(&sql.text)?;
-                let n: i64 =
-                    stmt.query_row(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))?;
-                Ok(u64::try_from(n).unwrap_or(0))
-            })
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql.text)?;
+            let n: i64 =
+                stmt.query_row(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 
@@ -186,17 +187,6 @@ fn open_reader(path: &Path) -> Result<Connection, DataError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
-}
-
-/// Runs a read that may take a while (a list, a count) so that it does not
-/// hold up the other tasks of its runtime thread.
-fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
 }
 
 fn writer_gone() -> DataError {

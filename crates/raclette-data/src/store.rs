@@ -27,7 +27,14 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
-    declared: Mutex<Vec<Arc<Meta>>>,
+    declared: Mutex<Declared>,
+}
+
+/// Collections declared, and those whose table is not created yet.
+#[derive(Default)]
+struct Declared {
+    all: Vec<Arc<Meta>>,
+    pending: Vec<Arc<Meta>>,
 }
 
 enum Backend {
@@ -73,7 +80,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
-                declared: Mutex::new(Vec::new()),
+                declared: Mutex::new(Declared::default()),
             }),
         })
     }
@@ -84,7 +91,7 @@ impl Store {
         Store {
             inner: Arc::new(Inner {
                 backend: Backend::Detached,
-                declared: Mutex::new(Vec::new()),
+                declared: Mutex::new(Declared::default()),
             }),
         }
     }
@@ -104,25 +111,29 @@ impl Store {
             .declared
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if declared.iter().any(|m| m.table == meta.table) {
+        if declared.all.iter().any(|m| m.table == meta.table) {
             return Err(DataError::invalid(
                 "collection",
                 format!("the collection {} is declared twice", meta.table),
             ));
         }
-        declared.push(meta);
+        declared.all.push(meta.clone());
+        declared.pending.push(meta);
         Ok(())
     }
 
-    /// Creates the tables of every collection declared so far that does not
-    /// have one yet. The runtime calls it once the plugins are set up.
+    /// Creates the tables (if they do not exist) of the collections
+    /// declared since the last call. The runtime calls it after each
+    /// plugin's set-up.
     pub async fn create_tables(&self) -> Result<(), DataError> {
-        let metas = self
-            .inner
-            .declared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let metas = std::mem::take(
+            &mut self
+                .inner
+                .declared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pending,
+        );
         for meta in metas {
             let index = format!("\"{}_live\"", meta.table.trim_matches('"'));
             match &self.inner.backend {

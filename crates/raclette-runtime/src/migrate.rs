@@ -155,7 +155,10 @@ pub(crate) async fn changed(
             let Some((_, migrations)) = plugins.iter().find(|(p, _)| *p == plugin) else {
                 continue;
             };
-            if let Some(migration) = migrations.iter().find(|m| m.version == version)
+            let database = if sqlite { "sqlite" } else { "postgres" };
+            if let Some(migration) = migrations
+                .iter()
+                .find(|m| m.version == version && m.runs_on(database))
                 && checksum(migration) != recorded
             {
                 found.push(ChangedMigration {
@@ -180,6 +183,7 @@ mod tests {
             version,
             name: name.to_owned(),
             sql: sql.to_owned(),
+            database: None,
             file: format!("{version:04}_{name}.sql"),
         }
     }

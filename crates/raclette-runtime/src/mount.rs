@@ -73,7 +73,13 @@ pub(crate) async fn mount(
         let span = tracing::info_span!("plugin", plugin = %folder);
         let fail = |cause: MountFailure| StartError::mount(folder.clone(), cause);
         if options.run_migrations {
-            migrate::apply(db, &folder, &plugin.migrations)
+            let migrations: Vec<_> = plugin
+                .migrations
+                .iter()
+                .filter(|m| m.runs_on(store.database_name()))
+                .cloned()
+                .collect();
+            migrate::apply(db, &folder, &migrations)
                 .instrument(span.clone())
                 .await
                 .map_err(|e| fail(e.into()))?;

@@ -2,7 +2,7 @@
 //! in, on a free loopback port: the server the browser tests drive.
 //!
 //! ```text
-//! fixture-server --app DIR
+//! fixture-server --app DIR [--database URL]
 //! ```
 //!
 //! Prints `raclette: listening on http://ADDR` once it answers requests and
@@ -16,15 +16,29 @@ use raclette_runtime::App;
 async fn main() -> ExitCode {
     raclette_runtime::host::init_logging("warn");
     let mut args = std::env::args().skip(1);
-    let app_dir = match (args.next().as_deref(), args.next()) {
-        (Some("--app"), Some(dir)) => PathBuf::from(dir),
+    let (app_dir, database) = match (
+        args.next().as_deref(),
+        args.next(),
+        args.next().as_deref(),
+        args.next(),
+    ) {
+        (Some("--app"), Some(dir), None, None) => (PathBuf::from(dir), None),
+        (Some("--app"), Some(dir), Some("--database"), Some(url)) => {
+            (PathBuf::from(dir), Some(url))
+        }
         _ => {
-            eprintln!("usage: fixture-server --app DIR");
+            eprintln!("usage: fixture-server --app DIR [--database URL]");
             return ExitCode::from(2);
         }
     };
     let app = match App::discover(&app_dir) {
-        Ok(app) => app.plugin("pacifico__todo", pacifico_todo_server::plugin),
+        Ok(app) => {
+            let app = app.plugin("pacifico__todo", pacifico_todo_server::plugin);
+            match database {
+                Some(url) => app.database_url(url),
+                None => app,
+            }
+        }
         Err(error) => {
             eprintln!("{error}");
             return ExitCode::FAILURE;
