@@ -300,14 +300,21 @@ pub(crate) fn assemble(
             if let Some(scope) = scope {
                 router = router.layer(axum::Extension(scope));
             }
-            let request_parent = span.clone();
-            let router = router
-                .layer(TraceLayer::new_for_http().make_span_with(
+            // Request spans and events of tower-http's trace layer are at
+            // DEBUG: without a subscriber that wants them (the log filter is
+            // set at start-up), the layer is left out, as it costs
+            // measurable throughput on cheap routes.
+            let router = if tracing::enabled!(tracing::Level::DEBUG) {
+                let request_parent = span.clone();
+                router.layer(TraceLayer::new_for_http().make_span_with(
                     move |req: &axum::http::Request<Body>| {
                         tracing::debug_span!(parent: &request_parent, "request", method = %req.method(), uri = %req.uri())
                     },
                 ))
-                .layer(PluginSpanLayer::new(span));
+            } else {
+                router
+            };
+            let router = router.layer(PluginSpanLayer::new(span));
             current.nest(&prefix, router)
         }));
         app = result.map_err(|panic| {

@@ -72,6 +72,9 @@ impl HostPolicy {
     }
 
     fn check_authority(&self, authority: &str) -> Result<(), HttpError> {
+        if is_plain_loopback(authority) {
+            return Ok(());
+        }
         let Some(host) = host_name(authority) else {
             return Err(HttpError::bad_request(format!(
                 "the Host header `{}` is not a host name",
@@ -88,6 +91,20 @@ impl HostPolicy {
             ),
         ))
     }
+}
+
+/// The usual loopback `Host` values (`127.0.0.1:8081`, `localhost`, …),
+/// recognised without parsing: most requests of a local server carry one.
+fn is_plain_loopback(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((host, port))
+            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => authority,
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// The host of an authority (`Host` header value) without port, userinfo
