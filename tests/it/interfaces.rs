@@ -364,3 +364,128 @@ async fn a_second_broadcaster_is_refused_naming_both_plugins() {
         "{failure:?}"
     );
 }
+
+/// A request to the todo plugin as `user` in `project` (the provider
+/// plugin reads the test headers).
+async fn todo_as(
+    server: &RunningApp,
+    method: &str,
+    path: &str,
+    project: &str,
+    user: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(
+            method.parse().unwrap(),
+            format!("{}/plugin/pacifico/todo/todo{path}", server.url()),
+        )
+        .header("x-test-project", project)
+        .header("x-test-user", user);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn collections_stamp_the_request_context_keep_projects_apart_and_broadcast_their_channels() {
+    let app = TempApp::new();
+    app.plugin("acme__live", "1.0.0", &[], "");
+    app.with_todo_plugin();
+    let recorder = Recorder::default();
+    let server = start(
+        app.app()
+            .plugin("acme__live", provider(recorder.clone()))
+            .plugin("pacifico__todo", pacifico_todo_server::plugin),
+    )
+    .await;
+    let (status, todo) = todo_as(
+        &server,
+        "POST",
+        "",
+        "alpha",
+        "ada",
+        Some(json!({"name": "ours"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{todo}");
+    assert_eq!(
+        (todo["project"].as_str(), todo["owner"].as_str()),
+        (Some("alpha"), Some("ada"))
+    );
+    let id = todo["_id"].as_str().unwrap().to_owned();
+    let created = recorder.take();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        (created[0].event.as_str(), created[0].project.as_str()),
+        ("todoCreated", "alpha")
+    );
+    assert_eq!(created[0].items, vec![todo.clone()]);
+
+    // Another project sees nothing and changes nothing, whatever the id.
+    for (method, path, body) in [
+        ("GET", format!("/{id}"), None),
+        ("PATCH", format!("/{id}"), Some(json!({"name": "theirs"}))),
+        ("PATCH", format!("/checkTask/{id}"), None),
+        ("DELETE", format!("/{id}"), None),
+        ("PATCH", format!("/{id}/restore"), None),
+        ("DELETE", format!("/{id}/hard"), None),
+    ] {
+        let (status, reply) = todo_as(&server, method, &path, "beta", "eve", body).await;
+        assert_eq!(status, 404, "{method} {path} from another project: {reply}");
+    }
+    let (_, listed) = todo_as(
+        &server,
+        "GET",
+        &format!("/all?_id={id}"),
+        "beta",
+        "eve",
+        None,
+    )
+    .await;
+    assert_eq!(listed, json!([]));
+    assert!(
+        recorder.take().is_empty(),
+        "failed writes broadcast nothing"
+    );
+
+    let (status, updated) = todo_as(
+        &server,
+        "PATCH",
+        &format!("/{id}"),
+        "alpha",
+        "bob",
+        Some(json!({"content": "x"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (updated["owner"].as_str(), updated["lastEditor"].as_str()),
+        (Some("ada"), Some("bob"))
+    );
+    let events: Vec<String> = recorder.take().into_iter().map(|m| m.event).collect();
+    assert_eq!(events, ["todoUpdated", "broadcastDataUpdated"]);
+    let (status, removed) = todo_as(
+        &server,
+        "DELETE",
+        &format!("/{id}/hard"),
+        "alpha",
+        "bob",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, removed),
+        (200, json!({"_id": id, "deleted": true}))
+    );
+    let hard = recorder.take();
+    assert_eq!(hard.len(), 1);
+    assert_eq!(
+        hard[0].channel_key,
+        "plugin_pacifico__todo--todoHardDeleted"
+    );
+    server.shutdown().await.unwrap();
+}
