@@ -105,11 +105,29 @@ async fn a_stale_if_match_is_a_409_with_the_current_item() {
         )
         .await;
         assert_eq!(status, 409, "a stale delete is refused too");
+        for odd in ["W/\"2\"", "\"2", "+2", "\"1\", \"2\""] {
+            let (status, _) =
+                send(&server, "DELETE", &format!("{BASE}/{id}"), odd, Value::Null).await;
+            assert_eq!(status, 400, "If-Match: {odd}");
+        }
+        let (status, disagree) = send(
+            &server,
+            "PATCH",
+            &format!("{BASE}/{id}"),
+            "\"2\"",
+            json!({"name": "x", "version": 1}),
+        )
+        .await;
+        assert_eq!(
+            (status, &disagree["field"]),
+            (400, &json!("version")),
+            "{disagree}"
+        );
         let (status, deleted) = send(
             &server,
             "DELETE",
             &format!("{BASE}/{id}"),
-            "W/\"2\"",
+            "\"2\"",
             Value::Null,
         )
         .await;
@@ -159,11 +177,19 @@ async fn lists_are_paged_and_filtered_and_bad_queries_name_the_parameter() {
             ("name[like]=t", "name[like]"),
             ("createdAt[gt]=yesterday", "createdAt"),
             ("project=default", "project"),
+            ("createdAt[lt]=9999-12-31T23:59:59-23:59", "createdAt"),
+            ("createdAt[gt]=0000-01-01T00:00:00Z", "createdAt"),
+            ("owner=%00", "owner"),
+            ("name=a%00b", "name"),
+            ("[eq]=1", "query"),
         ] {
             let reply = call(&server, "GET", &format!("{BASE}/all?{query}"), None).await;
             assert_eq!(reply.status, 400, "{query}: {}", reply.text);
             assert_eq!(reply.json["field"], field, "{query}: {}", reply.text);
         }
+        let many = vec!["name[ne]=z"; 999].join("&");
+        let reply = call(&server, "GET", &format!("{BASE}/all?{many}"), None).await;
+        assert_eq!((reply.status, &reply.json["field"]), (400, &json!("query")), "{}", reply.text);
         server
     })
     .await;
@@ -190,7 +216,7 @@ async fn bad_ids_and_oversized_fields_are_refused_and_nothing_is_stored() {
             (json!({"name": "n".repeat(201)}), "name"),
             (json!({"name": "   "}), "name"),
             (json!({"name": "x", "colour": "red"}), "colour"),
-            (json!({"name": "nul \u{0} byte"}), ""),
+            (json!({"name": "nul \u{0} byte"}), "name"),
             (json!({"name": "x", "tags": ["a", 1]}), "tags[1]"),
         ] {
             let reply = call(&server, "POST", BASE, Some(body.clone())).await;
@@ -274,4 +300,35 @@ async fn concurrent_patches_of_different_fields_and_deletes_lose_nothing() {
             .expect("no task holds the server")
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_body_without_a_json_content_type_is_refused_not_ignored() {
+    let dir = TempApp::new();
+    dir.with_todo_plugin();
+    let server = start(
+        dir.app()
+            .plugin("pacifico__todo", pacifico_todo_server::plugin),
+    )
+    .await;
+    let todo = create(&server, json!({"name": "check me"})).await;
+    let id = todo["_id"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .patch(format!("{}{BASE}/checkTask/{id}", server.url()))
+        .body(r#"{"isCompleted":false,"name":"renamed"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 415);
+    let unchanged = call(&server, "GET", &format!("{BASE}/{id}"), None).await;
+    assert_eq!(
+        (&unchanged.json["isCompleted"], &unchanged.json["version"]),
+        (&json!(false), &json!(1))
+    );
+    let checked = call(&server, "PATCH", &format!("{BASE}/checkTask/{id}"), None).await;
+    assert_eq!(
+        checked.json["isCompleted"], true,
+        "no body at all checks the task off"
+    );
+    server.shutdown().await.unwrap();
 }

@@ -380,6 +380,14 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
     ) -> Result<Write, DataError> {
         let id = check_id(id, "_id")?;
         let (patch, in_body) = self.meta.patch(patch)?;
+        if let (Some(expected), Some(in_body)) = (expected, in_body)
+            && expected != in_body
+        {
+            return Err(DataError::invalid(
+                "body.version",
+                format!("is {in_body}, but the expected version (If-Match) is {expected}"),
+            ));
+        }
         Ok(self.write(WriteKind::Update {
             id,
             patch,

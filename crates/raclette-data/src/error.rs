@@ -31,6 +31,10 @@ pub enum DataError {
         /// The item as stored now.
         current: Option<Box<StoredItem>>,
     },
+    /// The database is too busy to take the operation now (every
+    /// connection stayed taken); the client may retry shortly.
+    #[error("the database is busy; try again shortly")]
+    Busy,
     /// The database failed; details go to the log, not to the client.
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -58,6 +62,9 @@ impl From<rusqlite::Error> for DataError {
 
 impl From<sqlx::Error> for DataError {
     fn from(err: sqlx::Error) -> Self {
-        DataError::database(err)
+        match err {
+            sqlx::Error::PoolTimedOut => DataError::Busy,
+            err => DataError::database(err),
+        }
     }
 }

@@ -88,15 +88,8 @@ impl Meta {
             .join(", ")
     }
 
-    /// Checks the sizes of a normalized document, and that it holds no NUL
-    /// character (which PostgreSQL cannot store in text).
+    /// Checks the sizes of a normalized document.
     pub(crate) fn check_sizes(&self, doc: &str) -> Result<(), DataError> {
-        if doc.contains("\\u0000") {
-            return Err(DataError::invalid(
-                "body",
-                "text cannot contain the NUL character (\\u0000)",
-            ));
-        }
         if doc.len() > self.max_item_bytes {
             return Err(DataError::invalid(
                 "body",
@@ -206,8 +199,16 @@ impl Meta {
         Ok(doc)
     }
 
+    /// Checks that every key of `body` is a field of the type and that no
+    /// text holds a NUL character (which PostgreSQL cannot store).
     fn check_known(&self, body: &Map<String, Value>) -> Result<(), DataError> {
-        for key in body.keys() {
+        for (key, value) in body {
+            if has_nul(value) {
+                return Err(DataError::invalid(
+                    format!("body.{key}"),
+                    "text cannot contain the NUL character",
+                ));
+            }
             if !self.fields.contains(&key.as_str()) {
                 return Err(DataError::invalid(
                     format!("body.{key}"),
@@ -220,6 +221,16 @@ impl Meta {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether any text (or key) in `value` holds a NUL character.
+pub(crate) fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 

@@ -12,7 +12,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub const MAX_OFFSET: u64 = 1_000_000;
 /// A page stops early once its items' documents pass this many bytes, so
 /// that one answer stays bounded whatever the page size.
-pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+/// The most filters one query may have.
+pub const MAX_FILTERS: usize = 32;
 
 /// How a filter compares a field with its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +204,12 @@ impl ListQuery {
                         ),
                         None => (key, FilterOp::Eq),
                     };
+                    if field.is_empty() {
+                        return Err(DataError::invalid(
+                            "query",
+                            format!("`{key}` names no field"),
+                        ));
+                    }
                     let value = serde_json::from_str(value)
                         .unwrap_or_else(|_| Value::String(value.to_owned()));
                     query.filters.push(Filter {
@@ -217,6 +225,15 @@ impl ListQuery {
     }
 
     pub(crate) fn check_bounds(&self) -> Result<(), DataError> {
+        if self.filters.len() > MAX_FILTERS {
+            return Err(DataError::invalid(
+                "query",
+                format!(
+                    "{} filters; at most {MAX_FILTERS} are allowed",
+                    self.filters.len()
+                ),
+            ));
+        }
         if let Some(limit) = self.limit
             && !(1..=MAX_PAGE_SIZE).contains(&limit)
         {

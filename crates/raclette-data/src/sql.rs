@@ -187,6 +187,12 @@ fn condition(
     value: &Value,
     what: &str,
 ) -> Result<String, DataError> {
+    if crate::meta::has_nul(value) {
+        return Err(DataError::invalid(
+            what,
+            "text cannot contain the NUL character",
+        ));
+    }
     let expr = expression(dialect, sql, column, field);
     let expected = |kind: &str| DataError::invalid(what, format!("expected {kind}, got {value}"));
     if value.is_null() {
@@ -239,10 +245,9 @@ fn condition(
             format!("{expr} {op} {arg}")
         }
         Column::CreatedAt | Column::UpdatedAt => {
-            let text = value
-                .as_str()
-                .ok_or_else(|| expected("an RFC 3339 date-time"))?;
-            let at = canonical_timestamp(text).ok_or_else(|| expected("an RFC 3339 date-time"))?;
+            let date = "an RFC 3339 date-time from year 1 to 9999";
+            let text = value.as_str().ok_or_else(|| expected(date))?;
+            let at = canonical_timestamp(text).ok_or_else(|| expected(date))?;
             let arg = sql.arg(dialect, Arg::Text(at));
             match dialect {
                 Dialect::Sqlite => format!("{expr} {op} {arg}"),
@@ -274,9 +279,13 @@ fn format_stamp(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// `text` (any RFC 3339 date-time) in the framework's format.
+/// `text` (any RFC 3339 date-time from year 1 to 9999, in UTC) in the
+/// framework's format; `None` for anything else.
 pub(crate) fn canonical_timestamp(text: &str) -> Option<String> {
-    OffsetDateTime::parse(text, &Rfc3339).ok().map(format_stamp)
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)?;
+    (1..=9999).contains(&at.year()).then(|| format_stamp(at))
 }
 
 #[cfg(test)]
@@ -291,5 +300,7 @@ mod tests {
         );
         assert_eq!(now().len(), 24);
         assert_eq!(canonical_timestamp("yesterday"), None);
+        assert_eq!(canonical_timestamp("9999-12-31T23:59:59-23:59"), None);
+        assert_eq!(canonical_timestamp("0000-01-01T00:00:00Z"), None);
     }
 }

@@ -1,10 +1,10 @@
 //! SQLite: a pool of read-only connections used on the calling thread, and
 //! one writer thread that commits concurrent writes together.
 //!
-//! Reads run where they are called, without a hand-off to another thread:
-//! a read by id or a page of at most [`crate::query::MAX_PAGE_SIZE`] items
-//! costs less than a hand-off would (a filter on an unindexed field of a
-//! large collection scans it, holding up that runtime thread meanwhile).
+//! Reads by id and pages in index order run where they are called, without
+//! a hand-off to another thread, which would cost more than they do. Reads
+//! that may scan a collection (filters, other orders) run on threads of
+//! their own, a few at a time, so that they never hold up the runtime.
 //!
 //! Group commit: the writer takes every write waiting in its queue (up to
 //! [`MAX_GROUP`]), runs each in its own savepoint (a failing write is
@@ -16,7 +16,7 @@
 use std::{
     panic::AssertUnwindSafe,
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -45,6 +45,23 @@ pub(crate) struct Sqlite {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: mpsc::Sender<Command>,
+    /// Turns for reads that may scan a collection.
+    scans: tokio::sync::Semaphore,
+}
+
+/// Reads that may scan a collection running at once, each on a thread of
+/// its own.
+const MAX_SCANS: usize = 4;
+
+/// Whether a list may scan the collection rather than walk its index
+/// (`project`, `isDeleted`, `createdAt`, `_id`): any filter other than on
+/// `isDeleted`, or another order.
+fn is_scan(query: &ListQuery) -> bool {
+    query.filters.iter().any(|f| f.field != "isDeleted")
+        || query
+            .sort
+            .as_ref()
+            .is_some_and(|(field, _)| field != "createdAt")
 }
 
 enum Command {
@@ -81,6 +98,7 @@ impl Sqlite {
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
             writer: sender,
+            scans: tokio::sync::Semaphore::new(MAX_SCANS),
         })
     }
 
@@ -122,40 +140,65 @@ impl Sqlite {
     }
 
     /// A page of items.
-    pub(crate) fn list(
-        &self,
-        meta: &Meta,
+    pub(crate) async fn list(
+        this: &Arc<Sqlite>,
+        meta: &Arc<Meta>,
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
         let sql = sql::list(Dialect::Sqlite, meta, ctx, query, false)?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql.text)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(sql.args.iter()))?;
-            let mut page = PageBuilder::new(query);
-            while let Some(row) = rows.next()? {
-                if !page.push(item(row)?) {
-                    break;
+        let page = PageBuilder::new(query);
+        let run = move |db: &Sqlite| {
+            db.read(|conn| {
+                let mut page = page;
+                let mut stmt = conn.prepare_cached(&sql.text)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(sql.args.iter()))?;
+                while let Some(row) = rows.next()? {
+                    if !page.push(item(row)?) {
+                        break;
+                    }
                 }
-            }
-            Ok(page.finish())
-        })
+                Ok(page.finish())
+            })
+        };
+        this.run_read(is_scan(query), run).await
     }
 
     /// How many items a query selects.
-    pub(crate) fn count(
-        &self,
-        meta: &Meta,
+    pub(crate) async fn count(
+        this: &Arc<Sqlite>,
+        meta: &Arc<Meta>,
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<u64, DataError> {
         let sql = sql::list(Dialect::Sqlite, meta, ctx, query, true)?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql.text)?;
-            let n: i64 =
-                stmt.query_row(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        })
+        let run = move |db: &Sqlite| {
+            db.read(|conn| {
+                let mut stmt = conn.prepare_cached(&sql.text)?;
+                let n: i64 =
+                    stmt.query_row(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+        };
+        this.run_read(is_scan(query), run).await
+    }
+
+    /// Runs a read here, or, when it may scan the collection, on a thread
+    /// of its own (at most [`MAX_SCANS`] at once; the others wait), so that
+    /// a slow read never holds up the runtime's threads.
+    async fn run_read<R: Send + 'static>(
+        self: &Arc<Self>,
+        scan: bool,
+        read: impl FnOnce(&Sqlite) -> Result<R, DataError> + Send + 'static,
+    ) -> Result<R, DataError> {
+        if !scan {
+            return read(self);
+        }
+        let _turn = self.scans.acquire().await.map_err(|_| writer_gone())?;
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || read(&db))
+            .await
+            .map_err(|e| DataError::database(std::io::Error::other(e.to_string())))?
     }
 
     /// Runs `f` on an idle read connection (opening one when none is

@@ -38,7 +38,7 @@ struct Declared {
 }
 
 enum Backend {
-    Sqlite(Sqlite),
+    Sqlite(Arc<Sqlite>),
     Postgres(Postgres),
     /// Declarations only: nothing is read or written.
     Detached,
@@ -68,7 +68,7 @@ impl Store {
                     "collections need a SQLite file, not an in-memory database",
                 ));
             }
-            Backend::Sqlite(Sqlite::open(Path::new(path))?)
+            Backend::Sqlite(Arc::new(Sqlite::open(Path::new(path))?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(Postgres::open(url).await?)
         } else {
@@ -166,12 +166,12 @@ impl Store {
 
     pub(crate) async fn list(
         &self,
-        meta: &Meta,
+        meta: &Arc<Meta>,
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
         match &self.inner.backend {
-            Backend::Sqlite(db) => db.list(meta, ctx, query),
+            Backend::Sqlite(db) => Sqlite::list(db, meta, ctx, query).await,
             Backend::Postgres(db) => db.list(meta, ctx, query).await,
             Backend::Detached => Err(detached()),
         }
@@ -179,12 +179,12 @@ impl Store {
 
     pub(crate) async fn count(
         &self,
-        meta: &Meta,
+        meta: &Arc<Meta>,
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<u64, DataError> {
         match &self.inner.backend {
-            Backend::Sqlite(db) => db.count(meta, ctx, query),
+            Backend::Sqlite(db) => Sqlite::count(db, meta, ctx, query).await,
             Backend::Postgres(db) => db.count(meta, ctx, query).await,
             Backend::Detached => Err(detached()),
         }

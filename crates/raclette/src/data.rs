@@ -201,12 +201,20 @@ impl From<DataError> for HttpError {
                     None => err,
                 }
             }
+            DataError::Busy => {
+                tracing::warn!(target: "raclette::data", "database busy: every connection stayed taken");
+                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, err_busy())
+            }
             DataError::Database(cause) => {
                 tracing::error!(target: "raclette::data", error = %cause, "database error");
                 HttpError::internal("database error")
             }
         }
     }
+}
+
+fn err_busy() -> &'static str {
+    "the database is busy; try again shortly"
 }
 
 /// An answer of stored items, written straight from the rows.
@@ -269,17 +277,26 @@ impl IntoResponse for StoredJson {
     }
 }
 
-/// The version an update or delete expects: the `If-Match` header (`"3"`,
-/// `W/"3"` or `3`), if any.
+/// The version an update or delete expects: the `If-Match` header, a
+/// strong entity tag such as `"3"` (the `ETag` of a read), if any. `*`
+/// (any version) is the same as no header; a weak tag (`W/"3"`), a list of
+/// tags or anything else is a 400.
 pub fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, HttpError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
-    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    bare.parse::<i64>().map(Some).map_err(|_| {
+    if text == "*" {
+        return Ok(None);
+    }
+    let version = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<i64>().ok());
+    version.map(Some).ok_or_else(|| {
         HttpError::bad_request(format!(
-            "header If-Match: `{}` is not an item version (expected a number such as \"3\")",
+            "header If-Match: `{}` is not one item version; expected the item's ETag, such as \"3\"",
             text.chars().take(40).collect::<String>()
         ))
         .with_field("If-Match")

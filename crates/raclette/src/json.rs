@@ -73,7 +73,8 @@ where
 }
 
 /// `Option<Json<T>>`: `None` when the request has no body (no
-/// content-type), the parsed body otherwise.
+/// content-type and no content), the parsed body otherwise; a body
+/// without a JSON content type is a 415.
 impl<T, S> axum::extract::OptionalFromRequest<S> for Json<T>
 where
     T: DeserializeOwned,
@@ -83,6 +84,18 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
         if req.headers().get(header::CONTENT_TYPE).is_none() {
+            // No body at all: `None`. A body without a content type is not
+            // taken for JSON, nor silently ignored.
+            let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+                || req
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .is_some_and(|v| v.as_bytes() != b"0");
+            if has_body {
+                return <Self as FromRequest<S>>::from_request(req, state)
+                    .await
+                    .map(Some);
+            }
             return Ok(None);
         }
         <Self as FromRequest<S>>::from_request(req, state)
