@@ -92,6 +92,16 @@ impl Postgres {
         ctx: &Context,
         writes: Vec<Write>,
     ) -> Result<Vec<Written>, DataError> {
+        // One create is one statement, atomic on its own: no transaction
+        // round trips.
+        if let [write] = writes.as_slice()
+            && write.existing_id().is_none()
+        {
+            let action = write.plan(ctx, None)?;
+            let mut conn = self.pool.acquire().await?;
+            apply(&mut conn, &write.meta, &action).await?;
+            return Ok(vec![action.written()]);
+        }
         let mut tx = self.pool.begin().await?;
         let mut done = Vec::with_capacity(writes.len());
         for write in &writes {
@@ -149,11 +159,7 @@ fn item(row: &PgRow) -> Result<StoredItem, DataError> {
     })
 }
 
-async fn apply(
-    tx: &mut sqlx::Transaction<'_, Pg>,
-    meta: &Meta,
-    action: &Action,
-) -> Result<(), DataError> {
+async fn apply(tx: &mut sqlx::PgConnection, meta: &Meta, action: &Action) -> Result<(), DataError> {
     let table = &meta.table;
     match action {
         Action::Insert(item) => {
@@ -170,7 +176,7 @@ async fn apply(
             .bind(&item.created_at)
             .bind(&item.updated_at)
             .bind(&item.doc)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await;
             match inserted {
                 Ok(_) => {}
@@ -192,7 +198,7 @@ async fn apply(
             .bind(&item.last_editor)
             .bind(&item.id)
             .bind(&item.project)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         Action::Delete(item) => {
@@ -201,7 +207,7 @@ async fn apply(
             )))
             .bind(&item.id)
             .bind(&item.project)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         Action::Keep(_) => {}
