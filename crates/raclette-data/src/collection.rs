@@ -253,7 +253,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
     /// Stores a new item with a new id.
     pub async fn create(&self, ctx: &Context, value: &T) -> Result<Item<T>, DataError> {
         let write = self.create_write(to_object(value)?)?;
-        one(self.store.write(ctx, vec![write]).await?)?.parse()
+        self.write_one(ctx, write).await?.parse()
     }
 
     /// Stores new items, all or none.
@@ -278,7 +278,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
     /// taken when given; the framework's other fields are ignored).
     pub async fn create_json(&self, ctx: &Context, body: Value) -> Result<StoredItem, DataError> {
         let write = self.create_write(body_object(body)?)?;
-        Ok(one(self.store.write(ctx, vec![write]).await?)?.clone())
+        self.write_one(ctx, write).await
     }
 
     /// Changes the fields `patch` names (a struct whose `None` fields are
@@ -294,7 +294,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
     ) -> Result<Item<T>, DataError> {
         let patch = to_object(patch)?;
         let write = self.update_write(id, patch, expected)?;
-        one(self.store.write(ctx, vec![write]).await?)?.parse()
+        self.write_one(ctx, write).await?.parse()
     }
 
     /// [`Collection::update`] with a client's JSON object; a `version`
@@ -307,7 +307,7 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
         expected: Option<i64>,
     ) -> Result<StoredItem, DataError> {
         let write = self.update_write(id, body_object(patch)?, expected)?;
-        Ok(one(self.store.write(ctx, vec![write]).await?)?.clone())
+        self.write_one(ctx, write).await
     }
 
     /// Soft delete: the item stays, with `isDeleted: true`, until
@@ -338,9 +338,8 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
         id: &str,
         expected: Option<i64>,
     ) -> Result<StoredItem, DataError> {
-        let id = check_id(id, "_id")?;
-        let write = self.write(WriteKind::DeleteHard { id, expected });
-        Ok(one(self.store.write(ctx, vec![write]).await?)?.clone())
+        let write = self.delete_hard_write(id, expected)?;
+        self.write_one(ctx, write).await
     }
 
     async fn set_deleted(
@@ -350,13 +349,32 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
         deleted: bool,
         expected: Option<i64>,
     ) -> Result<StoredItem, DataError> {
+        let write = self.set_deleted_write(id, deleted, expected)?;
+        self.write_one(ctx, write).await
+    }
+
+    /// Runs one write alone; the item it wrote or removed.
+    async fn write_one(&self, ctx: &Context, write: Write) -> Result<StoredItem, DataError> {
+        one(self.store.write(ctx, vec![write]).await?)
+    }
+
+    fn set_deleted_write(
+        &self,
+        id: &str,
+        deleted: bool,
+        expected: Option<i64>,
+    ) -> Result<Write, DataError> {
         let id = check_id(id, "_id")?;
-        let write = self.write(WriteKind::SetDeleted {
+        Ok(self.write(WriteKind::SetDeleted {
             id,
             deleted,
             expected,
-        });
-        Ok(one(self.store.write(ctx, vec![write]).await?)?.clone())
+        }))
+    }
+
+    fn delete_hard_write(&self, id: &str, expected: Option<i64>) -> Result<Write, DataError> {
+        let id = check_id(id, "_id")?;
+        Ok(self.write(WriteKind::DeleteHard { id, expected }))
     }
 
     fn write(&self, kind: WriteKind) -> Write {
@@ -498,12 +516,8 @@ impl Transaction {
         id: &str,
         expected: Option<i64>,
     ) -> Result<Self, DataError> {
-        let id = check_id(id, "_id")?;
-        self.writes.push(collection.write(WriteKind::SetDeleted {
-            id,
-            deleted: true,
-            expected,
-        }));
+        self.writes
+            .push(collection.set_deleted_write(id, true, expected)?);
         Ok(self)
     }
 
@@ -514,9 +528,8 @@ impl Transaction {
         id: &str,
         expected: Option<i64>,
     ) -> Result<Self, DataError> {
-        let id = check_id(id, "_id")?;
         self.writes
-            .push(collection.write(WriteKind::DeleteHard { id, expected }));
+            .push(collection.delete_hard_write(id, expected)?);
         Ok(self)
     }
 

@@ -203,7 +203,7 @@ impl From<DataError> for HttpError {
             }
             DataError::Busy => {
                 tracing::warn!(target: "raclette::data", "database busy: every connection stayed taken");
-                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, err_busy())
+                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, DataError::Busy.to_string())
             }
             DataError::Database(cause) => {
                 tracing::error!(target: "raclette::data", error = %cause, "database error");
@@ -211,10 +211,6 @@ impl From<DataError> for HttpError {
             }
         }
     }
-}
-
-fn err_busy() -> &'static str {
-    "the database is busy; try again shortly"
 }
 
 /// An answer of stored items, written straight from the rows.
