@@ -9,6 +9,7 @@ use crate::{
     Context, DataError, Item, ListQuery, Page, Store, StoredItem,
     item::FRAMEWORK_FIELDS,
     meta::{Meta, check_id},
+    sql::{Dialect, Statements},
     write::{Write, WriteKind, Written},
 };
 
@@ -147,9 +148,12 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> CollectionSpec<T> 
             }
             serde_json::to_string(&value).map_err(|e| DataError::invalid("body", e.to_string()))
         };
+        let table = format!("\"{}_{}\"", prefix.replace('"', ""), name);
         let meta = Arc::new(Meta {
             type_name: name.clone(),
-            table: format!("\"{}_{}\"", prefix.replace('"', ""), name),
+            sqlite: Statements::new(Dialect::Sqlite, &table),
+            postgres: Statements::new(Dialect::Postgres, &table),
+            table,
             fields,
             max_item_bytes: self.max_item_bytes,
             max_field_bytes: self.max_field_bytes,

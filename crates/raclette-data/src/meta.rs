@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::{DataError, item::FRAMEWORK_FIELDS};
+use crate::{DataError, item::FRAMEWORK_FIELDS, sql::Statements};
 
 /// Checks a whole document and gives it back as the collection's type
 /// serializes it.
@@ -21,6 +21,10 @@ pub(crate) struct Meta {
     pub(crate) max_item_bytes: usize,
     pub(crate) max_field_bytes: BTreeMap<String, usize>,
     pub(crate) normalize: Box<Normalize>,
+    /// Its statements by id on SQLite.
+    pub(crate) sqlite: Statements,
+    /// Its statements by id on PostgreSQL.
+    pub(crate) postgres: Statements,
 }
 
 impl std::fmt::Debug for Meta {
@@ -86,6 +90,14 @@ impl Meta {
             .copied()
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// The conflict of a create whose id is taken.
+    pub(crate) fn exists(&self, id: &str) -> DataError {
+        DataError::Conflict {
+            message: format!("a {} with _id {id} exists already", self.type_name),
+            current: None,
+        }
     }
 
     /// Checks the sizes of a normalized document.

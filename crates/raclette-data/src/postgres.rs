@@ -47,8 +47,7 @@ impl Postgres {
         ctx: &Context,
         id: &str,
     ) -> Result<Option<StoredItem>, DataError> {
-        let sql = select_one(meta, false);
-        let row = sqlx::query(AssertSqlSafe(sql))
+        let row = sqlx::query(AssertSqlSafe(meta.postgres.select_one.clone()))
             .bind(id)
             .bind(ctx.project())
             .fetch_optional(&self.pool)
@@ -107,11 +106,12 @@ impl Postgres {
         for write in &writes {
             let current = match write.existing_id() {
                 Some(id) => {
-                    let row = sqlx::query(AssertSqlSafe(select_one(&write.meta, true)))
-                        .bind(id)
-                        .bind(ctx.project())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let row =
+                        sqlx::query(AssertSqlSafe(write.meta.postgres.select_one_locked.clone()))
+                            .bind(id)
+                            .bind(ctx.project())
+                            .fetch_optional(&mut *tx)
+                            .await?;
                     row.as_ref().map(item).transpose()?
                 }
                 None => None,
@@ -123,15 +123,6 @@ impl Postgres {
         tx.commit().await?;
         Ok(done)
     }
-}
-
-fn select_one(meta: &Meta, lock: bool) -> String {
-    format!(
-        "SELECT {} FROM {} WHERE _id = $1::uuid AND project = $2{}",
-        sql::columns(Dialect::Postgres),
-        meta.table,
-        if lock { " FOR UPDATE" } else { "" }
-    )
 }
 
 fn bind<'q>(mut query: Query<'q, Pg, PgArguments>, args: &'q [Arg]) -> Query<'q, Pg, PgArguments> {
@@ -160,55 +151,47 @@ fn item(row: &PgRow) -> Result<StoredItem, DataError> {
 }
 
 async fn apply(tx: &mut sqlx::PgConnection, meta: &Meta, action: &Action) -> Result<(), DataError> {
-    let table = &meta.table;
+    let statements = &meta.postgres;
     match action {
         Action::Insert(item) => {
-            let inserted = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO {table} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
-                 VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz, $9::jsonb)"
-            )))
-            .bind(&item.id)
-            .bind(&item.project)
-            .bind(&item.owner)
-            .bind(&item.last_editor)
-            .bind(item.version)
-            .bind(item.is_deleted)
-            .bind(&item.created_at)
-            .bind(&item.updated_at)
-            .bind(&item.doc)
-            .execute(&mut *tx)
-            .await;
+            let inserted = sqlx::query(AssertSqlSafe(statements.insert.clone()))
+                .bind(&item.id)
+                .bind(&item.project)
+                .bind(&item.owner)
+                .bind(&item.last_editor)
+                .bind(item.version)
+                .bind(item.is_deleted)
+                .bind(&item.created_at)
+                .bind(&item.updated_at)
+                .bind(&item.doc)
+                .execute(&mut *tx)
+                .await;
             match inserted {
                 Ok(_) => {}
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(crate::sqlite::exists(meta, &item.id));
+                    return Err(meta.exists(&item.id));
                 }
                 Err(err) => return Err(err.into()),
             }
         }
         Action::Update(item) => {
-            sqlx::query(AssertSqlSafe(format!(
-                "UPDATE {table} SET doc = $1::jsonb, version = $2, is_deleted = $3, \
-                 updated_at = $4::timestamptz, last_editor = $5 WHERE _id = $6::uuid AND project = $7"
-            )))
-            .bind(&item.doc)
-            .bind(item.version)
-            .bind(item.is_deleted)
-            .bind(&item.updated_at)
-            .bind(&item.last_editor)
-            .bind(&item.id)
-            .bind(&item.project)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(AssertSqlSafe(statements.update.clone()))
+                .bind(&item.doc)
+                .bind(item.version)
+                .bind(item.is_deleted)
+                .bind(&item.updated_at)
+                .bind(&item.last_editor)
+                .bind(&item.id)
+                .bind(&item.project)
+                .execute(&mut *tx)
+                .await?;
         }
         Action::Delete(item) => {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE _id = $1::uuid AND project = $2"
-            )))
-            .bind(&item.id)
-            .bind(&item.project)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(AssertSqlSafe(statements.delete.clone()))
+                .bind(&item.id)
+                .bind(&item.project)
+                .execute(&mut *tx)
+                .await?;
         }
         Action::Keep(_) => {}
     }

@@ -1,6 +1,8 @@
 //! SQL shared by both databases, written for each dialect: list and count
 //! queries with bound filters, timestamps.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
 
@@ -52,6 +54,64 @@ pub(crate) fn columns(dialect: Dialect) -> &'static str {
             "_id::text, project, owner, last_editor, version, is_deleted, \
              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
              to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), doc::text"
+        }
+    }
+}
+
+/// The statements of one collection's reads and writes by id, written once
+/// when it is declared rather than on every request.
+pub(crate) struct Statements {
+    pub(crate) select_one: Arc<str>,
+    /// `select_one` locking the row for the rest of the transaction.
+    pub(crate) select_one_locked: Arc<str>,
+    pub(crate) insert: Arc<str>,
+    pub(crate) update: Arc<str>,
+    pub(crate) delete: Arc<str>,
+}
+
+impl Statements {
+    /// The statements of `table` in `dialect`.
+    pub(crate) fn new(dialect: Dialect, table: &str) -> Statements {
+        let columns = columns(dialect);
+        let (id, stamp, json) = match dialect {
+            Dialect::Sqlite => ("", "", ""),
+            Dialect::Postgres => ("::uuid", "::timestamptz", "::jsonb"),
+        };
+        let p = |n: u8| match dialect {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        };
+        let select_one = format!(
+            "SELECT {columns} FROM {table} WHERE _id = {}{id} AND project = {}",
+            p(1),
+            p(2)
+        );
+        Statements {
+            select_one_locked: match dialect {
+                // The SQLite writer is alone: its reads need no lock.
+                Dialect::Sqlite => select_one.clone(),
+                Dialect::Postgres => format!("{select_one} FOR UPDATE"),
+            }
+            .into(),
+            select_one: select_one.into(),
+            insert: format!(
+                "INSERT INTO {table} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
+                 VALUES ({}{id}, {}, {}, {}, {}, {}, {}{stamp}, {}{stamp}, {}{json})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9)
+            )
+            .into(),
+            update: format!(
+                "UPDATE {table} SET doc = {}{json}, version = {}, is_deleted = {}, updated_at = {}{stamp}, \
+                 last_editor = {} WHERE _id = {}{id} AND project = {}",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7)
+            )
+            .into(),
+            delete: format!(
+                "DELETE FROM {table} WHERE _id = {}{id} AND project = {}",
+                p(1),
+                p(2)
+            )
+            .into(),
         }
     }
 }

@@ -268,11 +268,7 @@ fn fetch(
     ctx: &Context,
     id: &str,
 ) -> Result<Option<StoredItem>, DataError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM {} WHERE _id = ?1 AND project = ?2",
-        sql::columns(Dialect::Sqlite),
-        meta.table
-    ))?;
+    let mut stmt = conn.prepare_cached(&meta.sqlite.select_one)?;
     Ok(stmt.query_row((id, ctx.project()), item).optional()?)
 }
 
@@ -363,13 +359,9 @@ fn run(conn: &Connection, command: &Command) -> Result<Vec<Written>, DataError> 
 }
 
 fn apply(conn: &Connection, meta: &Meta, action: &Action) -> Result<(), DataError> {
-    let table = &meta.table;
     match action {
         Action::Insert(item) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "INSERT INTO {table} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            ))?;
+            let mut stmt = conn.prepare_cached(&meta.sqlite.insert)?;
             let inserted = stmt.execute(rusqlite::params![
                 item.id,
                 item.project,
@@ -386,16 +378,13 @@ fn apply(conn: &Connection, meta: &Meta, action: &Action) -> Result<(), DataErro
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    return Err(exists(meta, &item.id));
+                    return Err(meta.exists(&item.id));
                 }
                 Err(err) => return Err(err.into()),
             }
         }
         Action::Update(item) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "UPDATE {table} SET doc = ?1, version = ?2, is_deleted = ?3, updated_at = ?4, last_editor = ?5 \
-                 WHERE _id = ?6 AND project = ?7"
-            ))?;
+            let mut stmt = conn.prepare_cached(&meta.sqlite.update)?;
             stmt.execute(rusqlite::params![
                 item.doc,
                 item.version,
@@ -407,20 +396,10 @@ fn apply(conn: &Connection, meta: &Meta, action: &Action) -> Result<(), DataErro
             ])?;
         }
         Action::Delete(item) => {
-            let mut stmt = conn.prepare_cached(&format!(
-                "DELETE FROM {table} WHERE _id = ?1 AND project = ?2"
-            ))?;
+            let mut stmt = conn.prepare_cached(&meta.sqlite.delete)?;
             stmt.execute((&item.id, &item.project))?;
         }
         Action::Keep(_) => {}
     }
     Ok(())
-}
-
-/// The conflict of a create whose id is taken.
-pub(crate) fn exists(meta: &Meta, id: &str) -> DataError {
-    DataError::Conflict {
-        message: format!("a {} with _id {id} exists already", meta.type_name),
-        current: None,
-    }
 }
