@@ -47,7 +47,7 @@ mod error;
 pub mod host;
 mod migrate;
 mod mount;
-mod plugin_span;
+mod plugin_layer;
 mod rejections;
 mod security;
 mod serve;

@@ -13,7 +13,7 @@ use raclette::{
     Database, Plugin, PluginInfo, PluginSummary, RouteInfo,
 };
 use raclette_discovery::AppModel;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use raclette_client::ClientFiles;
@@ -22,7 +22,7 @@ use raclette_contract::{ClientListing, PluginListing};
 
 use raclette::data::Store;
 
-use crate::{MountFailure, StartError, endpoints, migrate, plugin_span::PluginSpanLayer};
+use crate::{MountFailure, StartError, endpoints, migrate, plugin_layer::PluginLayer};
 
 /// One mounted plugin: its parts and the span its work runs in.
 pub(crate) struct Mounted {
@@ -111,7 +111,11 @@ pub(crate) async fn mount(
                 }
             }
         }
-        let mut parts = __private::into_parts(registrar);
+        // axum refuses paths that clash (`/a/{x}` beside `/a/{y}`) by
+        // panicking when the router is built.
+        let mut parts =
+            std::panic::catch_unwind(AssertUnwindSafe(|| __private::into_parts(registrar)))
+                .map_err(|panic| fail(MountFailure::Routes(panic_message(&*panic))))?;
         store
             .create_tables()
             .instrument(span.clone())
@@ -276,49 +280,37 @@ pub(crate) fn assemble(
     let mut app = endpoints::router(app_name, listing.clone()).merge(client_server.router());
     let mut app_layers = Vec::new();
     for m in mounted.iter_mut() {
-        let prefix = listing
-            .iter()
-            .find(|p| p.key == raclette_contract::plugin_key(&m.folder))
-            .map(|p| p.route_prefix.clone())
-            .unwrap_or_default();
-        let folder = m.folder.clone();
         let router = std::mem::take(&mut m.parts.router);
         let layers = std::mem::take(&mut m.parts.layers);
         app_layers.extend(std::mem::take(&mut m.parts.app_layers));
+        let plugin_layer = PluginLayer::new(&m.folder, m.span.clone(), m.scope.clone());
         let span = m.span.clone();
-        let scope = m.scope.clone();
         let current = app;
-        let panic_folder = folder.clone();
         let result = std::panic::catch_unwind(AssertUnwindSafe(move || {
-            let recover_folder = panic_folder;
-            let mut router = router.layer(CatchPanicLayer::custom(
-                move |panic: Box<dyn Any + Send>| panic_response(&recover_folder, &*panic),
-            ));
+            let mut router = router;
             for layer in layers.into_iter().rev() {
                 router = layer(router);
-            }
-            if let Some(scope) = scope {
-                router = router.layer(axum::Extension(scope));
             }
             // Request spans and events of tower-http's trace layer are at
             // DEBUG: without a subscriber that wants them (the log filter is
             // set at start-up), the layer is left out, as it costs
             // measurable throughput on cheap routes.
-            let router = if tracing::enabled!(tracing::Level::DEBUG) {
-                let request_parent = span.clone();
-                router.layer(TraceLayer::new_for_http().make_span_with(
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                router = router.layer(TraceLayer::new_for_http().make_span_with(
                     move |req: &axum::http::Request<Body>| {
-                        tracing::debug_span!(parent: &request_parent, "request", method = %req.method(), uri = %req.uri())
+                        tracing::debug_span!(parent: &span, "request", method = %req.method(), uri = %req.uri())
                     },
-                ))
-            } else {
-                router
-            };
-            let router = router.layer(PluginSpanLayer::new(span));
-            current.nest(&prefix, router)
+                ));
+            }
+            // Plugin routes carry their full paths: merged, the app finds
+            // any route with one lookup.
+            current.merge(router.layer(plugin_layer))
         }));
         app = result.map_err(|panic| {
-            StartError::mount(folder, MountFailure::Routes(panic_message(&*panic)))
+            StartError::mount(
+                m.folder.clone(),
+                MountFailure::Routes(panic_message(&*panic)),
+            )
         })?;
     }
     let mut app = app
@@ -330,7 +322,7 @@ pub(crate) fn assemble(
     Ok(app)
 }
 
-fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
+pub(crate) fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
     let message = panic_message(panic);
     tracing::error!(target: "raclette::panic", plugin = %folder, panic = %message, "handler panicked");
     let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked"))

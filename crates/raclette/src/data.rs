@@ -223,8 +223,10 @@ pub struct StoredJson {
 impl StoredJson {
     /// One item, with its version as `ETag`.
     pub fn item(item: &StoredItem) -> Self {
-        let mut headers = HeaderMap::new();
-        if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", item.version)) {
+        let mut headers = Self::headers();
+        if let Ok(etag) =
+            HeaderValue::from_maybe_shared(axum::body::Bytes::from(format!("\"{}\"", item.version)))
+        {
             headers.insert(header::ETAG, etag);
         }
         let mut body = Vec::with_capacity(item.doc.len() + 256);
@@ -239,7 +241,7 @@ impl StoredJson {
     /// A page of items: a JSON array; `X-Next-Offset` names the next page's
     /// offset when there may be one.
     pub fn page(page: &Page<StoredItem>) -> Self {
-        let mut headers = HeaderMap::new();
+        let mut headers = Self::headers();
         if let Some(next) = page.next_offset {
             headers.insert("x-next-offset", HeaderValue::from(next));
         }
@@ -248,6 +250,17 @@ impl StoredJson {
             body: write_json_array(&page.items),
             headers,
         }
+    }
+
+    /// The content type, with room for the headers the framework adds to
+    /// every answer, so the map is allocated once.
+    fn headers() -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers
     }
 
     /// The same answer with another status.
@@ -259,16 +272,9 @@ impl StoredJson {
 
 impl IntoResponse for StoredJson {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.body,
-        )
-            .into_response();
-        response.headers_mut().extend(self.headers);
+        let mut response = Response::new(axum::body::Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
         response
     }
 }

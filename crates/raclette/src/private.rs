@@ -48,7 +48,8 @@ pub fn registrar<'a>(
 
 /// Hands everything a plugin registered back to the runtime.
 pub fn into_parts(registrar: Registrar<'_>) -> PluginParts {
-    let (router, routes, _) = registrar.routes.into_parts();
+    let prefix = registrar.seed.info.route_prefix();
+    let (router, routes, _) = registrar.routes.into_parts(&prefix);
     PluginParts {
         router,
         routes,
@@ -61,5 +62,5 @@ pub fn into_parts(registrar: Registrar<'_>) -> PluginParts {
 /// The plain axum router of `routes` (benchmarks compare it with the
 /// mounted plugin).
 pub fn into_router(routes: crate::Routes) -> Router {
-    routes.into_parts().0
+    routes.into_parts("").0
 }

@@ -2,7 +2,7 @@ use axum::{
     Router,
     handler::Handler,
     http::Method,
-    routing::{MethodFilter, on},
+    routing::{MethodFilter, MethodRouter, on},
 };
 
 use crate::{
@@ -34,7 +34,10 @@ use crate::{
 /// ```
 #[must_use]
 pub struct Routes<S = ()> {
-    router: Router<S>,
+    /// Each route's path in axum's form with its handler; they become a
+    /// router only once the plugin's prefix is known, so that the app routes
+    /// every request with one lookup instead of nesting plugin routers.
+    entries: Vec<(String, MethodRouter<S>)>,
     infos: Vec<RouteInfo>,
     problems: Vec<RouteProblem>,
 }
@@ -54,7 +57,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// ```
     pub fn new() -> Self {
         Routes {
-            router: Router::new(),
+            entries: Vec::new(),
             infos: Vec::new(),
             problems: Vec::new(),
         }
@@ -175,7 +178,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         {
             method_router = method_router.layer(DataOperationLayer::new(op.clone()));
         }
-        self.router = self.router.route(&axum_path, method_router);
+        self.entries.push((axum_path, method_router));
         self.infos.push(RouteInfo {
             method: method.as_str().to_owned(),
             path: display,
@@ -272,7 +275,11 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// ```
     pub fn with_state<S2>(self, state: S) -> Routes<S2> {
         Routes {
-            router: self.router.with_state(state),
+            entries: self
+                .entries
+                .into_iter()
+                .map(|(path, method)| (path, method.with_state(state.clone())))
+                .collect(),
             infos: self.infos,
             problems: self.problems,
         }
@@ -291,10 +298,21 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
 }
 
 impl Routes<()> {
-    /// Splits into the axum router, the route list and the problems found
-    /// while adding routes (a bad path, a route added twice).
-    pub(crate) fn into_parts(self) -> (Router, Vec<RouteInfo>, Vec<RouteProblem>) {
-        (self.router, self.infos, self.problems)
+    /// Splits into the axum router with every path under `prefix` (such as
+    /// `/plugin/acme/notes`; `/` becomes the prefix itself), the route list
+    /// and the problems found while adding routes (a bad path, a route added
+    /// twice).
+    pub(crate) fn into_parts(self, prefix: &str) -> (Router, Vec<RouteInfo>, Vec<RouteProblem>) {
+        let mut router = Router::new();
+        for (path, method) in self.entries {
+            let full = match (prefix, path.as_str()) {
+                ("", path) => path.to_owned(),
+                (prefix, "/") => prefix.to_owned(),
+                (prefix, path) => format!("{prefix}{path}"),
+            };
+            router = router.route(&full, method);
+        }
+        (router, self.infos, self.problems)
     }
 
     pub(crate) fn take_problems(&mut self) -> Vec<RouteProblem> {
@@ -325,7 +343,7 @@ impl Routes<()> {
                 return self;
             }
         }
-        self.router = self.router.merge(other.router);
+        self.entries.extend(other.entries);
         self.infos.extend(other.infos);
         self.problems.extend(other.problems);
         self
@@ -436,7 +454,7 @@ mod tests {
     fn duplicates_are_reported_not_panicked() {
         async fn h() {}
         let routes: Routes = Routes::new().get("/a", h).get("/a", h).post("/a", h);
-        let (_, infos, problems) = routes.into_parts();
+        let (_, infos, problems) = routes.into_parts("");
         assert_eq!(infos.len(), 2);
         assert_eq!(
             problems,
