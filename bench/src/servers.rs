@@ -79,10 +79,20 @@ pub(crate) fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// A copy of the example portal in a temporary folder.
+/// `raclette.toml` lines that let anonymous requests do everything.
+const AUTH_OFF: &str =
+    "\n[auth]\nrequire_authentication = false\nanonymous_permissions = [\"*\"]\n";
+
+/// A copy of the example portal in a temporary folder, with
+/// authentication off (anonymous requests may do everything), so that the
+/// figures compare the data path with its ceiling.
 pub(crate) fn portal_copy() -> Result<tempfile::TempDir, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     copy_dir(&repo_root().join("examples/portal"), dir.path()).map_err(|e| e.to_string())?;
+    let config = dir.path().join("raclette.toml");
+    let mut text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
+    text.push_str(AUTH_OFF);
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
     Ok(dir)
 }
 
@@ -115,7 +125,7 @@ pub(crate) fn generated_app(n: usize) -> Result<tempfile::TempDir, String> {
     };
     write(
         dir.path().join("raclette.toml"),
-        format!("name = \"bench-{n}\"\n"),
+        format!("name = \"bench-{n}\"\n{AUTH_OFF}"),
     )?;
     for i in 0..n {
         write(

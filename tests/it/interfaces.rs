@@ -57,7 +57,11 @@ fn provider(recorder: Recorder) -> impl Fn(&mut Registrar) -> raclette::Result<(
                 req.extensions_mut().insert(Project::new(project));
             }
             if let Some(user) = user {
-                let user = User::new(user, "ada@example.com").with_permissions(["notes.write"]);
+                let user = User::new(user, "ada@example.com").with_permissions([
+                    "notes.write",
+                    "pacifico__todo.read",
+                    "pacifico__todo.write",
+                ]);
                 req.extensions_mut().insert(CurrentUser::signed_in(user));
             }
             req

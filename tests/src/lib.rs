@@ -21,12 +21,17 @@ impl Default for TempApp {
 }
 
 impl TempApp {
-    /// An app with an empty `raclette.toml` and no plugins.
+    /// An app with no plugins whose `raclette.toml` lets anonymous requests
+    /// do everything ([`AUTH_OFF`]): tests of other features need no
+    /// sign-in.
     pub fn new() -> TempApp {
         let dir = tempfile::tempdir().expect("temporary folder");
         std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins folder");
-        std::fs::write(dir.path().join("raclette.toml"), "name = \"fixture\"\n")
-            .expect("raclette.toml");
+        std::fs::write(
+            dir.path().join("raclette.toml"),
+            format!("name = \"fixture\"\n{AUTH_OFF}"),
+        )
+        .expect("raclette.toml");
         TempApp { dir }
     }
 
@@ -35,9 +40,14 @@ impl TempApp {
         self.dir.path()
     }
 
-    /// Writes `raclette.toml`.
+    /// Writes `raclette.toml`, with [`AUTH_OFF`] appended unless `text`
+    /// has an `[auth]` section of its own.
     pub fn config(&self, text: &str) -> &Self {
-        self.write("raclette.toml", text)
+        if text.contains("[auth]") {
+            self.write("raclette.toml", text)
+        } else {
+            self.write("raclette.toml", &format!("{text}{AUTH_OFF}"))
+        }
     }
 
     /// Writes a file below the app folder, creating folders.
@@ -98,6 +108,10 @@ impl TempApp {
         App::discover(self.path()).unwrap_or_else(|e| panic!("{e}"))
     }
 }
+
+/// `raclette.toml` lines that let anonymous requests call every route.
+pub const AUTH_OFF: &str =
+    "\n[auth]\nrequire_authentication = false\nanonymous_permissions = [\"*\"]\n";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

@@ -208,6 +208,12 @@ export type PluginListing = {
    */
   routes: Array<RouteInfo>,
   /**
+   * The permissions the plugin defines (`[permissions]` of its
+   * metadata), by full name such as `pacifico__todo.read`, with what each
+   * allows.
+   */
+  permissions: { [key in string]: string },
+  /**
    * Its client half, when it has one and is enabled.
    */
   client: ClientListing | null,
@@ -243,7 +249,26 @@ export type PluginSummary = {
    * Whether `raclette.toml` leaves it on.
    */
   enabled: boolean,
+  /**
+   * The permissions it defines, by full name, with what each allows.
+   */
+  permissions: { [key in string]: string },
 };
+
+/**
+ * Who may call a route. The default is [`RouteAccess::SignedIn`]: with
+ * `[auth] require_authentication = true` (the default) an anonymous
+ * request answers 401.
+ *
+ * ```
+ * use raclette_contract::RouteAccess;
+ *
+ * let json = serde_json::to_value(RouteAccess::Permission("pacifico__todo.read".into())).unwrap();
+ * assert_eq!(json, serde_json::json!({ "kind": "permission", "permission": "pacifico__todo.read" }));
+ * assert_eq!(serde_json::to_value(RouteAccess::default()).unwrap(), serde_json::json!({ "kind": "signedIn" }));
+ * ```
+ */
+export type RouteAccess = { "kind": "public" } | { "kind": "signedIn" } | { "kind": "permission", "permission": string };
 
 /**
  * One route as the framework lists it.
@@ -262,6 +287,10 @@ export type RouteInfo = {
    * The data operation this route performs, if declared.
    */
   operation?: DataOperation,
+  /**
+   * Who may call the route.
+   */
+  access: RouteAccess,
 };
 
 /**

@@ -17,6 +17,7 @@ use raclette_contract::{
 ///     method: "POST".into(),
 ///     path: "/plugin/pacifico/todo/todo".into(),
 ///     operation: Some(DataOperation::create("todo", "create").broadcast("todoCreated")),
+///     access: Default::default(),
 /// }];
 /// let config = raclette_client::client_config("pacifico__todo", &routes);
 /// assert_eq!(config.route_prefix, "/plugin/pacifico/todo");
@@ -99,7 +100,7 @@ const OWN_NAMES: [&str; 3] = ["DataRequest", "DataState", "PluginData"];
 /// ```
 /// use raclette_contract::{DataOperation, RouteInfo};
 ///
-/// let route = |path: &str, op| RouteInfo { method: "GET".into(), path: path.into(), operation: Some(op) };
+/// let route = |path: &str, op| RouteInfo { method: "GET".into(), path: path.into(), operation: Some(op), access: Default::default() };
 /// let routes = vec![
 ///     route("/plugin/acme/x/todo/all", DataOperation::read("todo", "getAll").items::<String>()),
 ///     route("/plugin/acme/x/note/all", DataOperation::read("note", "getAll")),
@@ -236,6 +237,7 @@ mod tests {
             method: method.into(),
             path: path.into(),
             operation: Some(op),
+            access: Default::default(),
         }
     }
 

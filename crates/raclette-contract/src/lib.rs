@@ -39,7 +39,7 @@ pub use naming::{
     KEY_PREFIX, author_and_name, channel, client_config_url, client_files_url, folder_of_key,
     plugin_key, route_prefix,
 };
-pub use operation::{DataOperation, ItemType, OperationKind, RouteInfo};
+pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo};
 pub use typescript::TypeScriptDeclarations;
 pub use widget::{
     Widget, WidgetConfigField, WidgetDetails, WidgetEditor, WidgetFieldType, WidgetInputType,

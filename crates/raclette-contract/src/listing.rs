@@ -31,6 +31,10 @@ pub struct PluginListing {
     pub route_prefix: String,
     /// Its routes with their full paths (empty when disabled).
     pub routes: Vec<RouteInfo>,
+    /// The permissions the plugin defines (`[permissions]` of its
+    /// metadata), by full name such as `pacifico__todo.read`, with what each
+    /// allows.
+    pub permissions: BTreeMap<String, String>,
     /// Its client half, when it has one and is enabled.
     pub client: Option<ClientListing>,
 }
@@ -65,4 +69,6 @@ pub struct PluginSummary {
     pub builtin: bool,
     /// Whether `raclette.toml` leaves it on.
     pub enabled: bool,
+    /// The permissions it defines, by full name, with what each allows.
+    pub permissions: BTreeMap<String, String>,
 }

@@ -188,4 +188,30 @@ pub struct RouteInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub operation: Option<DataOperation>,
+    /// Who may call the route.
+    #[serde(default)]
+    pub access: RouteAccess,
+}
+
+/// Who may call a route. The default is [`RouteAccess::SignedIn`]: with
+/// `[auth] require_authentication = true` (the default) an anonymous
+/// request answers 401.
+///
+/// ```
+/// use raclette_contract::RouteAccess;
+///
+/// let json = serde_json::to_value(RouteAccess::Permission("pacifico__todo.read".into())).unwrap();
+/// assert_eq!(json, serde_json::json!({ "kind": "permission", "permission": "pacifico__todo.read" }));
+/// assert_eq!(serde_json::to_value(RouteAccess::default()).unwrap(), serde_json::json!({ "kind": "signedIn" }));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(tag = "kind", content = "permission", rename_all = "camelCase")]
+pub enum RouteAccess {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in user (or anyone, when authentication is not required).
+    #[default]
+    SignedIn,
+    /// A signed-in user holding this permission in the request's project.
+    Permission(String),
 }

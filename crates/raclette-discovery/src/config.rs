@@ -33,6 +33,9 @@ pub struct AppConfig {
     /// Where the framework's crates are (used when building the app).
     #[serde(default)]
     pub framework: FrameworkConfig,
+    /// Who may call plugin routes without signing in.
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// Per-plugin settings, keyed by plugin folder name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -305,6 +308,44 @@ pub struct FrameworkConfig {
     /// Folder of a raclette source checkout (the one holding `crates/`).
     /// Default: the checkout the `raclette` command was built from.
     pub path: Option<PathBuf>,
+}
+
+/// `[auth]`: what anonymous requests may do.
+///
+/// By default every plugin route needs a signed-in user unless the route is
+/// declared public. `require_authentication = false` lets anonymous requests
+/// call routes that need only a signed-in user, and routes whose permission
+/// matches one of `anonymous_permissions` (`*` stands for any text).
+///
+/// ```
+/// let config = raclette_discovery::AppConfig::parse(r#"
+///     [auth]
+///     require_authentication = false
+///     anonymous_permissions = ["pacifico__todo.read"]
+/// "#).unwrap();
+/// assert!(!config.auth.require_authentication);
+/// assert!(raclette_discovery::AppConfig::default().auth.require_authentication);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Whether anonymous requests are refused (401) by every route that is
+    /// not public. Default `true`.
+    #[serde(default = "yes")]
+    pub require_authentication: bool,
+    /// Permissions anonymous requests have when authentication is not
+    /// required, as patterns such as `pacifico__todo.*`. Default none.
+    #[serde(default)]
+    pub anonymous_permissions: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            require_authentication: true,
+            anonymous_permissions: Vec::new(),
+        }
+    }
 }
 
 /// `[plugins.<folder>]`: one plugin's settings.

@@ -57,6 +57,17 @@ pub struct DiscoveredPlugin {
 }
 
 impl DiscoveredPlugin {
+    /// The permissions the plugin defines, by full name
+    /// (`<folder>.<name>`, such as `pacifico__todo.read`), with what each
+    /// allows.
+    pub fn permissions(&self) -> BTreeMap<String, String> {
+        self.manifest
+            .permissions
+            .iter()
+            .map(|(name, text)| (format!("{}.{name}", self.folder()), text.clone()))
+            .collect()
+    }
+
     /// The plugin key: `plugin_<folder>`.
     pub fn key(&self) -> String {
         self.name.key()

@@ -29,7 +29,8 @@ mod server_crate;
 
 pub use client_dir::{CLIENT_DIRS, client_dir};
 pub use config::{
-    AppConfig, DatabaseConfig, FrameworkConfig, HostPattern, PluginConfig, Seconds, ServerConfig,
+    AppConfig, AuthConfig, DatabaseConfig, FrameworkConfig, HostPattern, PluginConfig, Seconds,
+    ServerConfig,
 };
 pub use discover::{
     AppModel, DiscoveredPlugin, PluginSource, discover, discover_with, from_sources,

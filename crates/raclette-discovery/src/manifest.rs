@@ -37,6 +37,9 @@ pub struct Manifest {
     pub dependencies: BTreeMap<String, VersionReq>,
     /// Defaults of its options, as JSON (always an object).
     pub options: serde_json::Value,
+    /// The permissions it defines, by short name (`read`), with what each
+    /// allows; their full names are `<plugin key>.<name>`.
+    pub permissions: BTreeMap<String, String>,
 }
 
 const KNOWN_FIELDS: &[&str] = &[
@@ -48,6 +51,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "license",
     "dependencies",
     "options",
+    "permissions",
 ];
 
 impl Manifest {
@@ -185,6 +189,51 @@ impl Manifest {
             }
         };
 
+        let mut permissions = BTreeMap::new();
+        match table.get("permissions") {
+            None => {}
+            Some(toml::Value::Table(declared)) => {
+                for (permission, description) in declared {
+                    let field = format!("permissions.{permission}");
+                    let valid = permission.split('.').all(|part| {
+                        part.starts_with(|c: char| c.is_ascii_lowercase())
+                            && part
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    });
+                    if !valid {
+                        problems.push(Problem::field(
+                            file,
+                            &field,
+                            format!("`{permission}` is not a permission name: expected lower-case words of letters, digits and `_` joined by `.`, such as `read` or `users.manage`"),
+                        ));
+                        continue;
+                    }
+                    match description {
+                        toml::Value::String(text) => {
+                            permissions.insert(permission.clone(), text.clone());
+                        }
+                        other => problems.push(Problem::field(
+                            file,
+                            &field,
+                            format!(
+                                "expected a string saying what the permission allows, found {}",
+                                other.type_str()
+                            ),
+                        )),
+                    }
+                }
+            }
+            Some(other) => problems.push(Problem::field(
+                file,
+                "permissions",
+                format!(
+                    "expected a table of `name = \"what it allows\"`, found {}",
+                    other.type_str()
+                ),
+            )),
+        }
+
         match (name, version) {
             (Some(name), Some(version)) if problems.is_empty() => Ok(Manifest {
                 name,
@@ -195,6 +244,7 @@ impl Manifest {
                 license,
                 dependencies,
                 options,
+                permissions,
             }),
             _ => Err(problems),
         }

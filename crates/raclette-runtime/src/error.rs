@@ -93,6 +93,19 @@ pub enum MountFailure {
     /// axum refused its routes.
     #[error("its routes cannot be mounted: {0}")]
     Routes(String),
+    /// A route requires a permission no enabled plugin defines.
+    #[error(
+        "route {method} {path} requires the permission `{permission}`, which no enabled plugin defines: declare it under `[permissions]` in the metadata of the plugin it belongs to (`{name} = \"what it allows\"` for `<plugin folder>.{name}`)",
+        name = permission.rsplit('.').next().unwrap_or(permission)
+    )]
+    UnknownPermission {
+        /// The route's method.
+        method: String,
+        /// The route's path below the plugin's prefix.
+        path: String,
+        /// The permission it requires.
+        permission: String,
+    },
 }
 
 /// Why a plugin's migrations could not be applied.

@@ -47,7 +47,6 @@ mod error;
 pub mod host;
 mod migrate;
 mod mount;
-mod plugin_layer;
 mod rejections;
 mod security;
 mod serve;

@@ -1,15 +1,17 @@
 //! Turning plugins into one axum router.
 
 use std::{
-    any::Any,
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     panic::AssertUnwindSafe,
     sync::Arc,
 };
 
-use axum::{Router, body::Body, http::Response};
+use axum::{Router, body::Body};
 use raclette::{
-    __private::{self, BroadcasterSlot, PluginParts, PluginScope, RegistrarSeed, ServiceRegistry},
+    __private::{
+        self, AccessPolicy, BroadcasterSlot, PluginParts, PluginRouting, PluginScope,
+        RegistrarSeed, ServiceRegistry, panic_message,
+    },
     Database, Plugin, PluginInfo, PluginSummary, RouteInfo,
 };
 use raclette_discovery::AppModel;
@@ -22,15 +24,16 @@ use raclette_contract::{ClientListing, PluginListing};
 
 use raclette::data::Store;
 
-use crate::{MountFailure, StartError, endpoints, migrate, plugin_layer::PluginLayer};
+use crate::{MountFailure, StartError, endpoints, migrate};
 
 /// One mounted plugin: its parts and the span its work runs in.
 pub(crate) struct Mounted {
     pub(crate) folder: String,
     pub(crate) span: tracing::Span,
     pub(crate) parts: PluginParts,
-    /// What its requests carry: who it is, which services it may use.
-    pub(crate) scope: Option<PluginScope>,
+    /// What guards its routes; carries its scope (who it is, which services
+    /// it may use) once every plugin is set up.
+    pub(crate) routing: Arc<PluginRouting>,
 }
 
 /// Options for [`mount`].
@@ -65,7 +68,16 @@ pub(crate) async fn mount(
             description: p.manifest.description.clone(),
             builtin: p.builtin,
             enabled: p.enabled,
+            permissions: p.permissions(),
         })
+        .collect();
+    let policy = AccessPolicy::new(
+        model.config.auth.require_authentication,
+        &model.config.auth.anonymous_permissions,
+    );
+    let declared: BTreeSet<String> = model
+        .enabled()
+        .flat_map(|p| p.permissions().into_keys())
         .collect();
     let mut mounted = Vec::new();
     for plugin in model.enabled() {
@@ -113,9 +125,22 @@ pub(crate) async fn mount(
         }
         // axum refuses paths that clash (`/a/{x}` beside `/a/{y}`) by
         // panicking when the router is built.
-        let mut parts =
-            std::panic::catch_unwind(AssertUnwindSafe(|| __private::into_parts(registrar)))
-                .map_err(|panic| fail(MountFailure::Routes(panic_message(&*panic))))?;
+        for route in __private::registrar_routes(&registrar) {
+            if let raclette::RouteAccess::Permission(permission) = &route.access
+                && !declared.contains(permission)
+            {
+                return Err(fail(MountFailure::UnknownPermission {
+                    method: route.method.clone(),
+                    path: route.path.clone(),
+                    permission: permission.clone(),
+                }));
+            }
+        }
+        let routing = PluginRouting::new(&folder, span.clone(), policy.clone());
+        let mut parts = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            __private::into_parts(registrar, &routing)
+        }))
+        .map_err(|panic| fail(MountFailure::Routes(panic_message(&*panic))))?;
         store
             .create_tables()
             .instrument(span.clone())
@@ -135,7 +160,7 @@ pub(crate) async fn mount(
             folder,
             span,
             parts,
-            scope: None,
+            routing,
         });
     }
     let services = Arc::new(services);
@@ -143,7 +168,7 @@ pub(crate) async fn mount(
         let plugin = model
             .get(&m.folder)
             .expect("mounted plugins are discovered");
-        m.scope = Some(PluginScope::new(
+        m.routing.set_scope(PluginScope::new(
             PluginInfo::new(&m.folder, &plugin.manifest.version.to_string()),
             services.clone(),
             plugin.all_dependencies.clone(),
@@ -175,6 +200,7 @@ pub(crate) fn listing(
                             method: r.method.clone(),
                             path: full_path(&prefix, &r.path),
                             operation: r.operation.clone(),
+                            access: r.access.clone(),
                         })
                         .collect()
                 })
@@ -195,6 +221,7 @@ pub(crate) fn listing(
                     .collect(),
                 route_prefix: prefix,
                 routes,
+                permissions: plugin.permissions(),
                 client: clients
                     .get(plugin.folder())
                     .map(|files| client_listing(plugin.folder(), files)),
@@ -283,7 +310,6 @@ pub(crate) fn assemble(
         let router = std::mem::take(&mut m.parts.router);
         let layers = std::mem::take(&mut m.parts.layers);
         app_layers.extend(std::mem::take(&mut m.parts.app_layers));
-        let plugin_layer = PluginLayer::new(&m.folder, m.span.clone(), m.scope.clone());
         let span = m.span.clone();
         let current = app;
         let result = std::panic::catch_unwind(AssertUnwindSafe(move || {
@@ -304,7 +330,7 @@ pub(crate) fn assemble(
             }
             // Plugin routes carry their full paths: merged, the app finds
             // any route with one lookup.
-            current.merge(router.layer(plugin_layer))
+            current.merge(router)
         }));
         app = result.map_err(|panic| {
             StartError::mount(
@@ -320,25 +346,4 @@ pub(crate) fn assemble(
         app = layer(app);
     }
     Ok(app)
-}
-
-pub(crate) fn panic_response(folder: &str, panic: &(dyn Any + Send)) -> Response<Body> {
-    let message = panic_message(panic);
-    tracing::error!(target: "raclette::panic", plugin = %folder, panic = %message, "handler panicked");
-    let body = raclette::HttpError::internal(format!("handler of plugin {folder} panicked"))
-        .body()
-        .to_string();
-    Response::builder()
-        .status(500)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .expect("static response parts are valid")
-}
-
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }

@@ -56,6 +56,7 @@ mod context;
 pub mod data;
 mod data_operation;
 mod error;
+mod guard;
 mod hooks;
 mod http_error;
 mod info;
@@ -78,7 +79,7 @@ pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
 pub use raclette_contract::{
-    DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteInfo,
+    DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteAccess, RouteInfo,
 };
 pub use registrar::Registrar;
 pub use routes::Routes;

@@ -9,6 +9,7 @@ use axum::Router;
 use crate::{Registrar, RouteInfo};
 pub use crate::{
     broadcast::BroadcasterSlot,
+    guard::{AccessPolicy, PluginRouting, panic_message},
     hooks::{Hook, HookFuture, Hooks},
     registrar::{LayerFn, RegistrarSeed},
     scope::PluginScope,
@@ -47,9 +48,18 @@ pub fn registrar<'a>(
 }
 
 /// Hands everything a plugin registered back to the runtime.
-pub fn into_parts(registrar: Registrar<'_>) -> PluginParts {
+/// The routes registered so far.
+pub fn registrar_routes<'r>(registrar: &'r Registrar<'_>) -> &'r [RouteInfo] {
+    registrar.routes.infos()
+}
+
+/// Every route is guarded by `routing` (access, span, scope, panics).
+pub fn into_parts(
+    registrar: Registrar<'_>,
+    routing: &std::sync::Arc<PluginRouting>,
+) -> PluginParts {
     let prefix = registrar.seed.info.route_prefix();
-    let (router, routes, _) = registrar.routes.into_parts(&prefix);
+    let (router, routes, _) = registrar.routes.into_parts(&prefix, routing);
     PluginParts {
         router,
         routes,
@@ -62,5 +72,5 @@ pub fn into_parts(registrar: Registrar<'_>) -> PluginParts {
 /// The plain axum router of `routes` (benchmarks compare it with the
 /// mounted plugin).
 pub fn into_router(routes: crate::Routes) -> Router {
-    routes.into_parts("").0
+    routes.into_parts("", &PluginRouting::detached()).0
 }

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use axum::{
     Router,
     handler::Handler,
@@ -6,8 +8,13 @@ use axum::{
 };
 
 use crate::{
-    DataOperation, OperationKind, RouteInfo, RouteProblem, data_operation::DataOperationLayer,
+    DataOperation, OperationKind, RouteAccess, RouteInfo, RouteProblem,
+    data_operation::DataOperationLayer,
+    guard::{PluginRouting, RouteGuard},
 };
+
+/// Builds one route's method router once its guard is known.
+type BuildRoute<S> = Box<dyn FnOnce(RouteGuard) -> MethodRouter<S> + Send>;
 
 /// A set of routes with their handlers, built like an axum `Router`, that
 /// also remembers which method and path each route has, so that the framework
@@ -35,9 +42,10 @@ use crate::{
 #[must_use]
 pub struct Routes<S = ()> {
     /// Each route's path in axum's form with its handler; they become a
-    /// router only once the plugin's prefix is known, so that the app routes
-    /// every request with one lookup instead of nesting plugin routers.
-    entries: Vec<(String, MethodRouter<S>)>,
+    /// router only once the plugin's prefix and guard are known, so that the
+    /// app routes every request with one lookup instead of nesting plugin
+    /// routers, and the guard wraps the handler itself.
+    entries: Vec<(String, BuildRoute<S>)>,
     infos: Vec<RouteInfo>,
     problems: Vec<RouteProblem>,
 }
@@ -171,19 +179,117 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
             });
             return self;
         };
-        let mut method_router = on(filter, handler);
-        if let Some(op) = operation
+        let broadcast = operation
             .as_ref()
             .filter(|op| op.kind != OperationKind::Read && !op.events.is_empty())
-        {
-            method_router = method_router.layer(DataOperationLayer::new(op.clone()));
-        }
-        self.entries.push((axum_path, method_router));
+            .map(|op| DataOperationLayer::new(op.clone()));
+        let build: BuildRoute<S> = Box::new(move |guard| match broadcast {
+            Some(broadcast) => on(filter, handler.layer(broadcast).layer(guard)),
+            None => on(filter, handler.layer(guard)),
+        });
+        self.entries.push((axum_path, build));
         self.infos.push(RouteInfo {
             method: method.as_str().to_owned(),
             path: display,
             operation,
+            access: RouteAccess::default(),
         });
+        self
+    }
+
+    /// Opens the route added last to everyone, signed in or not (routes
+    /// need a signed-in user unless declared otherwise).
+    ///
+    /// ```
+    /// use raclette::{RouteAccess, Routes};
+    ///
+    /// async fn health() -> &'static str { "ok" }
+    /// let routes: Routes = Routes::new().get("/health", health).public();
+    /// assert_eq!(routes.infos()[0].access, RouteAccess::Public);
+    /// ```
+    pub fn public(self) -> Self {
+        self.with_access(RouteAccess::Public)
+    }
+
+    /// Requires `permission` for the route added last: a signed-in user
+    /// without it in the request's project gets 403, an anonymous request
+    /// 401. Permissions are declared in plugin metadata (`[permissions]`)
+    /// and written `<plugin key>.<name>`, such as `pacifico__todo.write`.
+    ///
+    /// ```
+    /// use raclette::{RouteAccess, Routes};
+    ///
+    /// async fn add() {}
+    /// let routes: Routes = Routes::new().post("/todo", add).require("pacifico__todo.write");
+    /// assert_eq!(routes.infos()[0].access, RouteAccess::Permission("pacifico__todo.write".into()));
+    /// ```
+    pub fn require(self, permission: &str) -> Self {
+        self.with_access(RouteAccess::Permission(permission.to_owned()))
+    }
+
+    /// Requires `permission` for every route added so far whose access was
+    /// not declared otherwise; see [`Routes::require`].
+    ///
+    /// ```
+    /// use raclette::{RouteAccess, Routes};
+    ///
+    /// async fn a() {}
+    /// let routes: Routes = Routes::new().get("/a", a).get("/b", a).public().require_all("acme__x.read");
+    /// assert_eq!(routes.infos()[0].access, RouteAccess::Permission("acme__x.read".into()));
+    /// assert_eq!(routes.infos()[1].access, RouteAccess::Public);
+    /// ```
+    pub fn require_all(mut self, permission: &str) -> Self {
+        for info in &mut self.infos {
+            if info.access == RouteAccess::SignedIn {
+                info.access = RouteAccess::Permission(permission.to_owned());
+            }
+        }
+        self
+    }
+
+    /// Requires `permission` for every route added so far that only reads
+    /// (`GET`, `HEAD`, `OPTIONS`) and has no access of its own; see
+    /// [`Routes::require`].
+    ///
+    /// ```
+    /// use raclette::{RouteAccess, Routes};
+    ///
+    /// async fn a() {}
+    /// let routes: Routes = Routes::new().get("/a", a).post("/a", a)
+    ///     .require_reads("acme__x.read")
+    ///     .require_writes("acme__x.write");
+    /// assert_eq!(routes.infos()[0].access, RouteAccess::Permission("acme__x.read".into()));
+    /// assert_eq!(routes.infos()[1].access, RouteAccess::Permission("acme__x.write".into()));
+    /// ```
+    pub fn require_reads(self, permission: &str) -> Self {
+        self.require_where(permission, true)
+    }
+
+    /// Requires `permission` for every route added so far that may write
+    /// (any method but `GET`, `HEAD` and `OPTIONS`) and has no access of its
+    /// own; see [`Routes::require_reads`].
+    pub fn require_writes(self, permission: &str) -> Self {
+        self.require_where(permission, false)
+    }
+
+    fn require_where(mut self, permission: &str, reads: bool) -> Self {
+        for info in &mut self.infos {
+            let reading = matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+            if reading == reads && info.access == RouteAccess::SignedIn {
+                info.access = RouteAccess::Permission(permission.to_owned());
+            }
+        }
+        self
+    }
+
+    fn with_access(mut self, access: RouteAccess) -> Self {
+        match self.infos.last_mut() {
+            Some(info) => info.access = access,
+            None => self.problems.push(RouteProblem::BadPath {
+                path: String::new(),
+                reason: "`public` or `require` must follow the route it applies to".to_owned(),
+            }),
+        }
         self
     }
 
@@ -273,12 +379,17 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// let routes: Routes = Routes::new().get("/name", name).with_state("todo".to_owned());
     /// # let _ = routes;
     /// ```
-    pub fn with_state<S2>(self, state: S) -> Routes<S2> {
+    pub fn with_state<S2: Send + Sync + 'static>(self, state: S) -> Routes<S2> {
         Routes {
             entries: self
                 .entries
                 .into_iter()
-                .map(|(path, method)| (path, method.with_state(state.clone())))
+                .map(|(path, build)| {
+                    let state = state.clone();
+                    let build: BuildRoute<S2> =
+                        Box::new(move |guard| build(guard).with_state(state));
+                    (path, build)
+                })
                 .collect(),
             infos: self.infos,
             problems: self.problems,
@@ -302,9 +413,14 @@ impl Routes<()> {
     /// `/plugin/acme/notes`; `/` becomes the prefix itself), the route list
     /// and the problems found while adding routes (a bad path, a route added
     /// twice).
-    pub(crate) fn into_parts(self, prefix: &str) -> (Router, Vec<RouteInfo>, Vec<RouteProblem>) {
+    pub(crate) fn into_parts(
+        self,
+        prefix: &str,
+        plugin: &Arc<PluginRouting>,
+    ) -> (Router, Vec<RouteInfo>, Vec<RouteProblem>) {
         let mut router = Router::new();
-        for (path, method) in self.entries {
+        for ((path, build), info) in self.entries.into_iter().zip(&self.infos) {
+            let method = build(RouteGuard::new(plugin.clone(), info.access.clone()));
             let full = match (prefix, path.as_str()) {
                 ("", path) => path.to_owned(),
                 (prefix, "/") => prefix.to_owned(),
@@ -454,7 +570,7 @@ mod tests {
     fn duplicates_are_reported_not_panicked() {
         async fn h() {}
         let routes: Routes = Routes::new().get("/a", h).get("/a", h).post("/a", h);
-        let (_, infos, problems) = routes.into_parts("");
+        let (_, infos, problems) = routes.into_parts("", &PluginRouting::detached());
         assert_eq!(infos.len(), 2);
         assert_eq!(
             problems,

@@ -27,6 +27,8 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     app.routes(
         Routes::new()
             .get("/overview", overview_route)
+            // The same facts as the framework's `GET /raclette/plugins`.
+            .public()
             .with_state(overview),
     )?;
     Ok(())

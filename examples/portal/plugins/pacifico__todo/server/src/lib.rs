@@ -12,6 +12,9 @@
 //! | `DELETE /todo/:_id` | soft delete: `isDeleted` becomes true |
 //! | `PATCH /todo/:_id/restore` | undoes a soft delete |
 //! | `DELETE /todo/:_id/hard` | removes the todo |
+//!
+//! Reads need the permission `pacifico__todo.read`, writes `pacifico__todo.write`
+//! (declared in the plugin's metadata).
 
 mod routes;
 

@@ -11,15 +11,18 @@ use crate::Todo;
 /// The plugin's routes, relative to its prefix `/plugin/pacifico/todo`: the
 /// collection's standard routes and `checkTask`.
 pub fn routes(todos: &Collection<Todo>) -> Routes {
-    data::crud(todos).data(
-        Method::PATCH,
-        "/todo/checkTask/:_id",
-        DataOperation::update("todo", "updateCheckTask")
-            .items::<Item<Todo>>()
-            .broadcast("todoUpdated")
-            .broadcast("broadcastDataUpdated"),
-        check_task,
-    )
+    data::crud(todos)
+        .data(
+            Method::PATCH,
+            "/todo/checkTask/:_id",
+            DataOperation::update("todo", "updateCheckTask")
+                .items::<Item<Todo>>()
+                .broadcast("todoUpdated")
+                .broadcast("broadcastDataUpdated"),
+            check_task,
+        )
+        .require_reads("pacifico__todo.read")
+        .require_writes("pacifico__todo.write")
 }
 
 /// Checks the task off, unless the body sets `isCompleted` itself; other

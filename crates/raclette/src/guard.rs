@@ -1,0 +1,273 @@
+//! The guard around every route of a plugin: who may call it, the plugin's
+//! span and scope, and panic recovery.
+//!
+//! The guard wraps each handler directly (axum's `Handler::layer`), not the
+//! plugin's router: every router-level layer costs a boxed service clone and
+//! a larger future on every request, a handler-level one costs neither.
+//! Access is checked before the handler runs and before its body is read:
+//! a route is public, needs a signed-in user (the default), or needs a
+//! permission in the request's project.
+//!
+//! Middleware a plugin adds with [`crate::Registrar::layer`] wraps the
+//! plugin's routes outside the guard: it sees every request to them, signed
+//! in or not.
+
+use std::{
+    any::Any,
+    convert::Infallible,
+    future::Future,
+    panic::{AssertUnwindSafe, catch_unwind},
+    pin::Pin,
+    sync::{Arc, OnceLock},
+    task::{Context, Poll},
+};
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, Request, Response, StatusCode, header},
+    response::IntoResponse,
+};
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Span;
+use wildmatch::WildMatch;
+
+use crate::{CurrentUser, HttpError, RouteAccess, scope::PluginScope};
+
+/// How the app treats anonymous requests: `[auth]` of `raclette.toml`.
+#[derive(Debug, Clone)]
+pub struct AccessPolicy {
+    require_authentication: bool,
+    anonymous: Vec<WildMatch>,
+}
+
+impl AccessPolicy {
+    /// With `require_authentication`, anonymous requests reach public routes
+    /// only; without, they also reach routes that need a signed-in user and
+    /// routes whose permission matches one of `anonymous_permissions`
+    /// (patterns where `*` stands for any text, such as `pacifico__todo.*`).
+    pub fn new(require_authentication: bool, anonymous_permissions: &[String]) -> Self {
+        AccessPolicy {
+            require_authentication,
+            anonymous: anonymous_permissions
+                .iter()
+                .map(|p| WildMatch::new(p))
+                .collect(),
+        }
+    }
+
+    /// Everything open to everyone: routes used outside an app.
+    pub fn open() -> Self {
+        AccessPolicy::new(false, &["*".to_owned()])
+    }
+
+    /// Whether an anonymous request may call a route with `access`.
+    fn anonymous_may(&self, access: &RouteAccess) -> bool {
+        match access {
+            RouteAccess::Public => true,
+            RouteAccess::SignedIn => !self.require_authentication,
+            RouteAccess::Permission(permission) => {
+                !self.require_authentication && self.anonymous.iter().any(|p| p.matches(permission))
+            }
+        }
+    }
+}
+
+/// What every route of one plugin shares, set by the runtime.
+pub struct PluginRouting {
+    folder: Arc<str>,
+    span: Span,
+    policy: AccessPolicy,
+    scope: OnceLock<PluginScope>,
+}
+
+impl std::fmt::Debug for PluginRouting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginRouting")
+            .field("folder", &self.folder)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginRouting {
+    /// The routing of plugin `folder`: its span and the app's policy. The
+    /// scope follows with [`PluginRouting::set_scope`] once every plugin is
+    /// set up.
+    pub fn new(folder: &str, span: Span, policy: AccessPolicy) -> Arc<Self> {
+        Arc::new(PluginRouting {
+            folder: folder.into(),
+            span,
+            policy,
+            scope: OnceLock::new(),
+        })
+    }
+
+    /// Routes outside an app: no span, open to everyone.
+    pub(crate) fn detached() -> Arc<Self> {
+        PluginRouting::new("", Span::none(), AccessPolicy::open())
+    }
+
+    /// Attaches the plugin's scope to its requests from now on.
+    pub fn set_scope(&self, scope: PluginScope) {
+        let _ = self.scope.set(scope);
+    }
+
+    /// The 500 answer to a panic in one of the plugin's handlers, logged.
+    pub fn panic_response(&self, panic: &(dyn Any + Send)) -> Response<Body> {
+        let message = panic_message(panic);
+        tracing::error!(target: "raclette::panic", plugin = %self.folder, panic = %message, "handler panicked");
+        HttpError::internal(format!("handler of plugin {} panicked", self.folder)).into_response()
+    }
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// The guard of one route.
+#[derive(Clone)]
+pub(crate) struct RouteGuard {
+    inner: Arc<GuardInner>,
+}
+
+struct GuardInner {
+    plugin: Arc<PluginRouting>,
+    access: RouteAccess,
+}
+
+impl RouteGuard {
+    pub(crate) fn new(plugin: Arc<PluginRouting>, access: RouteAccess) -> Self {
+        RouteGuard {
+            inner: Arc::new(GuardInner { plugin, access }),
+        }
+    }
+
+    /// The refusal of `request`, if it may not call the route.
+    fn refusal(&self, request: &Request<Body>) -> Option<Response<Body>> {
+        let access = &self.inner.access;
+        let user = request
+            .extensions()
+            .get::<CurrentUser>()
+            .and_then(CurrentUser::get);
+        match (user, access) {
+            (_, RouteAccess::Public) => None,
+            (Some(_), RouteAccess::SignedIn) => None,
+            (Some(user), RouteAccess::Permission(permission)) => {
+                (!user.has_permission(permission)).then(|| {
+                    HttpError::new(
+                        StatusCode::FORBIDDEN,
+                        format!("this route needs the permission `{permission}`, which you do not have in this project"),
+                    )
+                    .into_response()
+                })
+            }
+            (None, access) if self.inner.plugin.policy.anonymous_may(access) => None,
+            (None, _) => {
+                let mut response = HttpError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "sign in first: this route needs a signed-in user",
+                )
+                .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"raclette\""),
+                );
+                Some(response)
+            }
+        }
+    }
+}
+
+impl<S> Layer<S> for RouteGuard {
+    type Service = GuardedRoute<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GuardedRoute {
+            inner,
+            guard: self.clone(),
+        }
+    }
+}
+
+/// A route's handler behind its [`RouteGuard`].
+#[derive(Clone)]
+pub(crate) struct GuardedRoute<S> {
+    inner: S,
+    guard: RouteGuard,
+}
+
+impl<S> Service<Request<Body>> for GuardedRoute<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = GuardedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        if let Some(refusal) = self.guard.refusal(&request) {
+            return GuardedFuture::Done {
+                answer: Some(refusal),
+            };
+        }
+        let plugin = &self.guard.inner.plugin;
+        if let Some(scope) = plugin.scope.get() {
+            request.extensions_mut().insert(scope.clone());
+        }
+        let _entered = plugin.span.enter();
+        match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+            Ok(inner) => GuardedFuture::Running {
+                inner,
+                plugin: plugin.clone(),
+            },
+            Err(panic) => GuardedFuture::Done {
+                answer: Some(plugin.panic_response(&*panic)),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`GuardedRoute`].
+    #[project = GuardedProjection]
+    pub(crate) enum GuardedFuture<F> {
+        /// The handler's future, polled inside the plugin's span.
+        Running { #[pin] inner: F, plugin: Arc<PluginRouting> },
+        /// Answered without the handler: refused, or it panicked at once.
+        Done { answer: Option<Response<Body>> },
+    }
+}
+
+impl<F> Future for GuardedFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, Infallible>>,
+{
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GuardedProjection::Running { inner, plugin } => {
+                let _entered = plugin.span.enter();
+                match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                    Ok(poll) => poll,
+                    Err(panic) => Poll::Ready(Ok(plugin.panic_response(&*panic))),
+                }
+            }
+            GuardedProjection::Done { answer } => {
+                Poll::Ready(Ok(answer.take().unwrap_or_else(|| {
+                    HttpError::internal("a route's answer was asked for twice").into_response()
+                })))
+            }
+        }
+    }
+}
