@@ -90,7 +90,19 @@ pub(crate) fn portal_copy() -> Result<tempfile::TempDir, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     copy_dir(&repo_root().join("examples/portal"), dir.path()).map_err(|e| e.to_string())?;
     let config = dir.path().join("raclette.toml");
-    let mut text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
+    // The portal's own `[auth]` section, if any, gives way to ours.
+    let mut in_auth = false;
+    let mut text: String = text
+        .lines()
+        .filter(|line| {
+            if line.trim_start().starts_with('[') {
+                in_auth = line.trim() == "[auth]";
+            }
+            !in_auth
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
     text.push_str(AUTH_OFF);
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     Ok(dir)
