@@ -58,6 +58,16 @@ fn fixture(auth: &str) -> TempApp {
     app
 }
 
+/// Starts the fixture app with the signer and the notes plugin.
+async fn start_notes(app: &TempApp) -> raclette_runtime::RunningApp {
+    start(
+        app.app()
+            .plugin("acme__signer", signer)
+            .plugin("acme__notes", notes),
+    )
+    .await
+}
+
 async fn status(
     server: &raclette_runtime::RunningApp,
     method: &str,
@@ -80,12 +90,7 @@ async fn status(
 #[tokio::test]
 async fn by_default_anonymous_requests_reach_public_routes_only() {
     let app = fixture("");
-    let server = start(
-        app.app()
-            .plugin("acme__signer", signer)
-            .plugin("acme__notes", notes),
-    )
-    .await;
+    let server = start_notes(&app).await;
 
     assert_eq!(
         status(&server, "GET", "/plugin/acme/notes/health", None).await,
@@ -113,36 +118,22 @@ async fn by_default_anonymous_requests_reach_public_routes_only() {
 #[tokio::test]
 async fn a_signed_in_user_needs_the_routes_permission() {
     let app = fixture("");
-    let server = start(
-        app.app()
-            .plugin("acme__signer", signer)
-            .plugin("acme__notes", notes),
-    )
-    .await;
+    let server = start_notes(&app).await;
     let reader = Some(("u1", "acme__notes.read"));
     let nobody = Some(("u2", ""));
-
-    assert_eq!(
-        status(&server, "GET", "/plugin/acme/notes/mine", nobody).await,
-        200
-    );
-    assert_eq!(
-        status(&server, "GET", "/plugin/acme/notes/notes", nobody).await,
-        403
-    );
-    assert_eq!(
-        status(&server, "GET", "/plugin/acme/notes/notes", reader).await,
-        200
-    );
-    assert_eq!(
-        status(&server, "POST", "/plugin/acme/notes/notes", reader).await,
-        403
-    );
     let writer = Some(("u3", "acme__notes.read,acme__notes.write"));
-    assert_eq!(
-        status(&server, "POST", "/plugin/acme/notes/notes", writer).await,
-        200
-    );
+    let cases = [
+        ("GET", "/mine", nobody, 200),
+        ("GET", "/notes", nobody, 403),
+        ("GET", "/notes", reader, 200),
+        ("POST", "/notes", reader, 403),
+        ("POST", "/notes", writer, 200),
+    ];
+    for (method, path, user, expected) in cases {
+        let path = format!("/plugin/acme/notes{path}");
+        let got = status(&server, method, &path, user).await;
+        assert_eq!(got, expected, "{method} {path} as {user:?}");
+    }
 
     let refused = reqwest::Client::new()
         .post(format!("{}/plugin/acme/notes/notes", server.url()))
@@ -165,12 +156,7 @@ async fn a_signed_in_user_needs_the_routes_permission() {
 async fn without_required_authentication_anonymous_requests_get_the_configured_permissions() {
     let app =
         fixture("require_authentication = false\nanonymous_permissions = [\"acme__notes.r*\"]\n");
-    let server = start(
-        app.app()
-            .plugin("acme__signer", signer)
-            .plugin("acme__notes", notes),
-    )
-    .await;
+    let server = start_notes(&app).await;
 
     assert_eq!(
         status(&server, "GET", "/plugin/acme/notes/mine", None).await,
@@ -194,12 +180,7 @@ async fn without_required_authentication_anonymous_requests_get_the_configured_p
 #[tokio::test]
 async fn routes_and_permissions_are_listed() {
     let app = fixture("");
-    let server = start(
-        app.app()
-            .plugin("acme__signer", signer)
-            .plugin("acme__notes", notes),
-    )
-    .await;
+    let server = start_notes(&app).await;
     let listed = listed_plugin(&server, "plugin_acme__notes").await;
     assert_eq!(
         listed["permissions"],

@@ -37,7 +37,7 @@ pub use error::ErrorBody;
 pub use listing::{ClientListing, PluginListing, PluginSummary};
 pub use naming::{
     KEY_PREFIX, author_and_name, channel, client_config_url, client_files_url, folder_of_key,
-    plugin_key, route_prefix,
+    full_path, plugin_key, route_prefix,
 };
 pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo};
 pub use typescript::TypeScriptDeclarations;

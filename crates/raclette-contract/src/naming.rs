@@ -66,6 +66,24 @@ pub fn route_prefix(folder: &str) -> String {
     }
 }
 
+/// The full path of a plugin route: `path` below `prefix`, where the path
+/// `/` is the prefix itself (and stays `/` without a prefix).
+///
+/// ```
+/// use raclette_contract::full_path;
+///
+/// assert_eq!(full_path("/plugin/acme/notes", "/note/:_id"), "/plugin/acme/notes/note/:_id");
+/// assert_eq!(full_path("/plugin/acme/notes", "/"), "/plugin/acme/notes");
+/// assert_eq!(full_path("", "/"), "/");
+/// ```
+pub fn full_path(prefix: &str, path: &str) -> String {
+    match (prefix, path) {
+        ("", path) => path.to_owned(),
+        (prefix, "/") => prefix.to_owned(),
+        (prefix, path) => format!("{prefix}{path}"),
+    }
+}
+
 /// The broadcast channel of event `event` of the plugin with key `key`:
 /// `<plugin key>--<event>`.
 ///

@@ -123,8 +123,6 @@ pub(crate) async fn mount(
                 }
             }
         }
-        // axum refuses paths that clash (`/a/{x}` beside `/a/{y}`) by
-        // panicking when the router is built.
         for route in __private::registrar_routes(&registrar) {
             if let raclette::RouteAccess::Permission(permission) = &route.access
                 && !declared.contains(permission)
@@ -137,6 +135,8 @@ pub(crate) async fn mount(
             }
         }
         let routing = PluginRouting::new(&folder, span.clone(), policy.clone());
+        // axum refuses paths that clash (`/a/{x}` beside `/a/{y}`) by
+        // panicking when the router is built.
         let mut parts = std::panic::catch_unwind(AssertUnwindSafe(|| {
             __private::into_parts(registrar, &routing)
         }))
@@ -198,7 +198,7 @@ pub(crate) fn listing(
                         .iter()
                         .map(|r| RouteInfo {
                             method: r.method.clone(),
-                            path: full_path(&prefix, &r.path),
+                            path: raclette_contract::full_path(&prefix, &r.path),
                             operation: r.operation.clone(),
                             access: r.access.clone(),
                         })
@@ -248,15 +248,6 @@ fn client_listing(folder: &str, files: &ClientFiles) -> ClientListing {
             .map(|_| format!("{base}/index.js")),
         config_url: raclette_contract::client_config_url(&key),
         widgets,
-    }
-}
-
-/// `prefix` + `path`, where the path `/` is the prefix itself.
-pub(crate) fn full_path(prefix: &str, path: &str) -> String {
-    if path == "/" {
-        prefix.to_owned()
-    } else {
-        format!("{prefix}{path}")
     }
 }
 

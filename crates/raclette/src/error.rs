@@ -141,6 +141,9 @@ pub enum RouteProblem {
         /// Path, parameters written `:name`.
         path: String,
     },
+    /// `public()` or `require(…)` was called before any route was added.
+    #[error("`public` or `require` must follow the route it applies to")]
+    AccessWithoutRoute,
     /// axum cannot route this method.
     #[error("method {method} of {path} is not supported")]
     UnsupportedMethod {

@@ -47,13 +47,13 @@ pub fn registrar<'a>(
     }
 }
 
-/// Hands everything a plugin registered back to the runtime.
 /// The routes registered so far.
 pub fn registrar_routes<'r>(registrar: &'r Registrar<'_>) -> &'r [RouteInfo] {
     registrar.routes.infos()
 }
 
-/// Every route is guarded by `routing` (access, span, scope, panics).
+/// Hands everything a plugin registered back to the runtime; every route
+/// is guarded by `routing` (access, span, scope, panics).
 pub fn into_parts(
     registrar: Registrar<'_>,
     routing: &std::sync::Arc<PluginRouting>,

@@ -214,7 +214,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// Requires `permission` for the route added last: a signed-in user
     /// without it in the request's project gets 403, an anonymous request
     /// 401. Permissions are declared in plugin metadata (`[permissions]`)
-    /// and written `<plugin key>.<name>`, such as `pacifico__todo.write`.
+    /// and written `<plugin folder>.<name>`, such as `pacifico__todo.write`.
     ///
     /// ```
     /// use raclette::{RouteAccess, Routes};
@@ -238,13 +238,8 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// assert_eq!(routes.infos()[0].access, RouteAccess::Permission("acme__x.read".into()));
     /// assert_eq!(routes.infos()[1].access, RouteAccess::Public);
     /// ```
-    pub fn require_all(mut self, permission: &str) -> Self {
-        for info in &mut self.infos {
-            if info.access == RouteAccess::SignedIn {
-                info.access = RouteAccess::Permission(permission.to_owned());
-            }
-        }
-        self
+    pub fn require_all(self, permission: &str) -> Self {
+        self.require_where(permission, |_| true)
     }
 
     /// Requires `permission` for every route added so far that only reads
@@ -262,20 +257,21 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// assert_eq!(routes.infos()[1].access, RouteAccess::Permission("acme__x.write".into()));
     /// ```
     pub fn require_reads(self, permission: &str) -> Self {
-        self.require_where(permission, true)
+        self.require_where(permission, only_reads)
     }
 
     /// Requires `permission` for every route added so far that may write
     /// (any method but `GET`, `HEAD` and `OPTIONS`) and has no access of its
     /// own; see [`Routes::require_reads`].
     pub fn require_writes(self, permission: &str) -> Self {
-        self.require_where(permission, false)
+        self.require_where(permission, |info| !only_reads(info))
     }
 
-    fn require_where(mut self, permission: &str, reads: bool) -> Self {
+    /// Requires `permission` for the routes `applies` picks among those
+    /// with the default access.
+    fn require_where(mut self, permission: &str, applies: impl Fn(&RouteInfo) -> bool) -> Self {
         for info in &mut self.infos {
-            let reading = matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-            if reading == reads && info.access == RouteAccess::SignedIn {
+            if info.access == RouteAccess::SignedIn && applies(info) {
                 info.access = RouteAccess::Permission(permission.to_owned());
             }
         }
@@ -285,10 +281,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     fn with_access(mut self, access: RouteAccess) -> Self {
         match self.infos.last_mut() {
             Some(info) => info.access = access,
-            None => self.problems.push(RouteProblem::BadPath {
-                path: String::new(),
-                reason: "`public` or `require` must follow the route it applies to".to_owned(),
-            }),
+            None => self.problems.push(RouteProblem::AccessWithoutRoute),
         }
         self
     }
@@ -421,12 +414,7 @@ impl Routes<()> {
         let mut router = Router::new();
         for ((path, build), info) in self.entries.into_iter().zip(&self.infos) {
             let method = build(RouteGuard::new(plugin.clone(), info.access.clone()));
-            let full = match (prefix, path.as_str()) {
-                ("", path) => path.to_owned(),
-                (prefix, "/") => prefix.to_owned(),
-                (prefix, path) => format!("{prefix}{path}"),
-            };
-            router = router.route(&full, method);
+            router = router.route(&raclette_contract::full_path(prefix, &path), method);
         }
         (router, self.infos, self.problems)
     }
@@ -464,6 +452,11 @@ impl Routes<()> {
         self.problems.extend(other.problems);
         self
     }
+}
+
+/// Whether a route only reads: `GET`, `HEAD` or `OPTIONS`.
+fn only_reads(info: &RouteInfo) -> bool {
+    matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS")
 }
 
 /// Turns a route path into its display form (`:id`) and axum's form (`{id}`).
@@ -564,6 +557,13 @@ mod tests {
                 .contains("must be the last segment")
         );
         assert!(normalize_path("/a/:").unwrap_err().contains("needs a name"));
+    }
+
+    #[test]
+    fn access_before_any_route_is_a_problem() {
+        let routes: Routes = Routes::new().public();
+        let (_, _, problems) = routes.into_parts("", &PluginRouting::detached());
+        assert_eq!(problems, vec![RouteProblem::AccessWithoutRoute]);
     }
 
     #[test]
