@@ -115,3 +115,26 @@ pub(crate) fn routes(app: &Path) -> Result<(), CliError> {
         ))
     }
 }
+
+/// `raclette user …`: builds the app and runs its `user` command, which
+/// manages the accounts of the built-in core plugin. Standard input is
+/// passed on, so a password can be typed at the prompt or piped in.
+pub(crate) fn user(app: &Path, words: &[String]) -> Result<(), CliError> {
+    let model = discover(app)?;
+    let host = host::generate(&model, false)?;
+    let binary = cargo::build(app, &host, Profile::Debug)?;
+    let status = Command::new(&binary)
+        .arg("user")
+        .args(words)
+        .arg("--app")
+        .arg(app)
+        .status()
+        .map_err(|err| CliError::Message(format!("cannot run {}: {err}", binary.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CliError::Message(
+            "the user command failed (see above)".to_owned(),
+        ))
+    }
+}

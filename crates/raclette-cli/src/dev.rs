@@ -305,6 +305,9 @@ fn start(
         .arg("serve")
         .arg("--app")
         .arg(app)
+        // The core plugin creates the development account (see the
+        // README) when the database has no user yet.
+        .env("RACLETTE_DEV_ACCOUNT", "1")
         .stdout(Stdio::piped());
     if let Some(port) = port {
         command.arg("--port").arg(port.to_string());

@@ -193,6 +193,13 @@ debug = "line-tables-only"
 [profile.dev.package."*"]
 debug = false
 
+# Password hashing is far too slow unoptimised.
+[profile.dev.package.argon2]
+opt-level = 3
+
+[profile.dev.package.blake2]
+opt-level = 3
+
 [workspace]
 "#,
         app = app_dir.display(),

@@ -79,6 +79,35 @@ enum Command {
     },
     /// Build a release binary of the app into `dist/<app name>`.
     Build,
+    /// Manage the app's users (accounts of the built-in raclette__core plugin).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is asked for (or read from standard input
+    /// when it is not a terminal).
+    Add {
+        /// The email the user signs in with.
+        email: String,
+        /// Make the user an administrator (may do everything everywhere).
+        #[arg(long)]
+        admin: bool,
+        /// The name shown to others (default: the part of the email before `@`).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List every user.
+    List,
+    /// Set a user's password (asked for, or read from standard input); ends
+    /// their sessions.
+    Passwd {
+        /// The user's email.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +140,23 @@ fn main() -> ExitCode {
         Command::Routes => check::routes(&app),
         Command::Dev { port } => dev::dev(&app, port),
         Command::Build => build::build(&app),
+        Command::User { command } => {
+            let words = match command {
+                UserCommand::Add { email, admin, name } => {
+                    let mut words = vec!["add".to_owned(), email];
+                    if admin {
+                        words.push("--admin".to_owned());
+                    }
+                    if let Some(name) = name {
+                        words.extend(["--name".to_owned(), name]);
+                    }
+                    words
+                }
+                UserCommand::List => vec!["list".to_owned()],
+                UserCommand::Passwd { email } => vec!["passwd".to_owned(), email],
+            };
+            check::user(&app, &words)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

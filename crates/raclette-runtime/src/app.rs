@@ -215,6 +215,11 @@ impl Built {
         self.router.clone()
     }
 
+    /// The app's database, migrations applied.
+    pub fn database(&self) -> Database {
+        self.db.clone()
+    }
+
     /// Every plugin with its routes.
     pub fn listing(&self) -> &[PluginListing] {
         &self.listing

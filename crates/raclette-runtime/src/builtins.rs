@@ -30,18 +30,31 @@ macro_rules! client_files {
 
 /// Every built-in plugin, embedded like an app plugin in a release binary.
 pub fn all() -> Vec<EmbeddedPlugin> {
-    vec![EmbeddedPlugin {
-        folder: "raclette__home",
-        manifest: plugin_file!("raclette__home", "raclette.plugin.toml"),
-        migrations: &[],
-        server: Some(Arc::new(raclette_home_server::plugin)),
-        has_client: true,
-        client_files: client_files!("raclette__home":
-            "index.ts",
-            "widgets/home/setup.ts",
-            "widgets/home/HomeWidget.ts",
-        ),
-    }]
+    vec![
+        EmbeddedPlugin {
+            folder: "raclette__core",
+            manifest: plugin_file!("raclette__core", "raclette.plugin.toml"),
+            migrations: &[(
+                "0001_accounts.sql",
+                plugin_file!("raclette__core", "server/migrations/0001_accounts.sql"),
+            )],
+            server: Some(Arc::new(raclette_core_server::plugin)),
+            has_client: false,
+            client_files: &[],
+        },
+        EmbeddedPlugin {
+            folder: "raclette__home",
+            manifest: plugin_file!("raclette__home", "raclette.plugin.toml"),
+            migrations: &[],
+            server: Some(Arc::new(raclette_home_server::plugin)),
+            has_client: true,
+            client_files: client_files!("raclette__home":
+                "index.ts",
+                "widgets/home/setup.ts",
+                "widgets/home/HomeWidget.ts",
+            ),
+        },
+    ]
 }
 
 /// Where the framework checkout keeps built-in `folder`, when it is on disk.

@@ -10,7 +10,11 @@
 //! <binary> routes [--app DIR]
 //! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API and item types)
 //! <binary> verify [--app DIR]           (JSON: why the app would not start)
+//! <binary> user add EMAIL [--admin] [--name NAME] | user list | user passwd EMAIL [--app DIR]
 //! ```
+//!
+//! `user` manages the accounts of the built-in core plugin (see
+//! `user_command`).
 //!
 //! `verify` checks, without serving, changing the database or running
 //! hooks, what start-up would check: every enabled plugin is set up (options,
@@ -100,6 +104,7 @@ struct Args {
     app: Option<PathBuf>,
     host: Option<String>,
     port: Option<u16>,
+    user: crate::user_command::UserArgs,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -108,12 +113,20 @@ fn parse_args() -> Result<Args, String> {
         app: None,
         host: None,
         port: None,
+        user: Default::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "serve" | "routes" | "client-config" | "verify" => args.command = arg,
+            "serve" | "routes" | "client-config" | "verify" | "user" if args.command == "serve" => {
+                args.command = arg;
+            }
+            "--admin" if args.command == "user" => args.user.admin = true,
+            "--name" if args.command == "user" => args.user.name = Some(value("--name")?),
+            word if args.command == "user" && !word.starts_with('-') => {
+                args.user.words.push(word.to_owned());
+            }
             "--app" => args.app = Some(PathBuf::from(value("--app")?)),
             "--host" => args.host = Some(value("--host")?),
             "--port" => {
@@ -124,10 +137,10 @@ fn parse_args() -> Result<Args, String> {
                     })?);
             }
             "-h" | "--help" => {
-                return Err(
-                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR] | verify [--app DIR]"
-                        .to_owned(),
-                );
+                return Err(format!(
+                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR] | verify [--app DIR] | {} [--app DIR]",
+                    crate::user_command::USAGE
+                ));
             }
             other => return Err(format!("unknown argument `{other}`; try --help")),
         }
@@ -196,6 +209,9 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
     }
     if args.command == "verify" {
         return verify(app).await;
+    }
+    if args.command == "user" {
+        return crate::user_command::run(app, args.user).await;
     }
     if args.command == "client-config" {
         let listing = app.inspect().await.map_err(|e| e.to_string())?;

@@ -50,6 +50,7 @@ mod mount;
 mod rejections;
 mod security;
 mod serve;
+mod user_command;
 
 pub use app::{App, Built, RunningApp};
 pub use error::{MigrationError, MountFailure, StartError};

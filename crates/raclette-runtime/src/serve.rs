@@ -254,6 +254,7 @@ async fn connection(
     let service = RequestService {
         shared: shared.clone(),
         conn: state.clone(),
+        peer,
     };
     let conn = hyper::server::conn::http1::Builder::new()
         .header_read_timeout(None)
@@ -548,6 +549,7 @@ async fn linger(mut stream: TcpStream, permit: Option<OwnedSemaphorePermit>) {
 struct RequestService {
     shared: Arc<Shared>,
     conn: Arc<ConnState>,
+    peer: SocketAddr,
 }
 
 impl hyper::service::Service<Request<Incoming>> for RequestService {
@@ -555,7 +557,12 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        // The client's address, for handlers that need it (sign-in rate
+        // limits): axum's `ConnectInfo`.
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let in_flight = InFlight::start(self.conn.clone());
         let shared = self.shared.clone();
         Box::pin(async move {

@@ -174,6 +174,15 @@ impl CurrentUser {
     }
 }
 
+impl From<Arc<User>> for CurrentUser {
+    /// `user` is signed in; a plugin that signs users in can keep one
+    /// `Arc` per user and project instead of building a [`User`] per
+    /// request.
+    fn from(user: Arc<User>) -> Self {
+        CurrentUser(Some(user))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Infallible;
 

@@ -1,0 +1,155 @@
+//! The app-wide middleware that says who a request comes from and which
+//! project it runs in.
+//!
+//! Credentials, in order: an `Authorization: Bearer` API token, else the
+//! session cookie. A cookie-authenticated write (any method but GET, HEAD,
+//! OPTIONS) must carry the session's CSRF token in `X-CSRF-Token`. The
+//! project is the one `X-Raclette-Project` names, else the one chosen in
+//! the session, else the user's home project; naming a project the user is
+//! not a member of answers 403. A request without credentials goes on
+//! anonymous: the route guard decides what it may reach.
+
+use std::sync::Arc;
+
+use raclette::{
+    Body, CurrentUser, HttpError, Project,
+    http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use crate::{
+    CSRF_HEADER, Core, PROJECT_HEADER,
+    accounts::Principal,
+    sessions::{AUTH_KEY, SessionAuth},
+};
+
+/// Longest accepted project id in `X-Raclette-Project`.
+const MAX_PROJECT_ID: usize = 200;
+
+/// The middleware: identifies the request, then runs the rest of the app.
+pub(crate) async fn authenticate(
+    core: Arc<Core>,
+    mut request: Request<Body>,
+    next: Next,
+) -> Response {
+    match identify(&core, &mut request).await {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// A 401 with the header that says how to authenticate.
+pub(crate) fn unauthorized(message: &str) -> Response {
+    let mut response = HttpError::new(StatusCode::UNAUTHORIZED, message).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"raclette\""),
+    );
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether `sent` is the session's CSRF token, compared in constant time.
+pub(crate) fn csrf_matches(sent: Option<&HeaderValue>, expected: &str) -> bool {
+    sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
+    let failed = |err: crate::CoreError| HttpError::from(err).into_response();
+    let (principal, chosen): (Arc<Principal>, Option<String>) = if let Some(secret) =
+        bearer(request.headers())
+    {
+        let refused = || unauthorized("the API token is unknown, revoked or expired");
+        let user_id = core
+            .tokens
+            .user_of(secret)
+            .await
+            .map_err(failed)?
+            .ok_or_else(refused)?;
+        let principal = core.accounts.principal(&user_id).await.map_err(failed)?;
+        match principal {
+            Some(p) if !p.record.disabled => (p, None),
+            _ => return Err(unauthorized("this account is disabled")),
+        }
+    } else {
+        let Some(session) = request
+            .extensions()
+            .get::<Session>()
+            .filter(|s| s.id().is_some())
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let auth = match session.get::<SessionAuth>(AUTH_KEY).await {
+            Ok(Some(auth)) => auth,
+            Ok(None) => return Ok(()),
+            Err(err) => {
+                raclette::tracing::warn!(error = %err, "cannot read a session; the request goes on anonymous");
+                return Ok(());
+            }
+        };
+        if is_write(request.method())
+            && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
+        {
+            return Err(HttpError::new(
+                    StatusCode::FORBIDDEN,
+                    "a write signed in by the session cookie needs the session's CSRF token in the X-CSRF-Token header (from GET /plugin/raclette/core/session)",
+                )
+                .with_field("X-CSRF-Token")
+                .into_response());
+        }
+        match core
+            .accounts
+            .principal(&auth.user_id)
+            .await
+            .map_err(failed)?
+        {
+            Some(p) if !p.record.disabled => (p, auth.project),
+            // A deleted or disabled user's session signs nobody in.
+            _ => return Ok(()),
+        }
+    };
+    let requested = match request.headers().get(PROJECT_HEADER) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(id) if !id.is_empty() && id.len() <= MAX_PROJECT_ID => Some(id.to_owned()),
+            _ => {
+                return Err(HttpError::bad_request(format!(
+                    "the X-Raclette-Project header must be a project id of 1 to {MAX_PROJECT_ID} visible characters"
+                ))
+                .with_field("X-Raclette-Project")
+                .into_response());
+            }
+        },
+    };
+    let project = match requested {
+        Some(id) => id,
+        None => chosen
+            .filter(|id| principal.user_in(id).is_some())
+            .unwrap_or_else(|| principal.home_project()),
+    };
+    let Some(user) = principal.user_in(&project) else {
+        return Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            format!("you are not a member of project `{project}`"),
+        )
+        .with_field("X-Raclette-Project")
+        .into_response());
+    };
+    let extensions = request.extensions_mut();
+    extensions.insert(CurrentUser::from(user));
+    extensions.insert(Project::new(project));
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Browser sessions: `tower-sessions` handles the cookie, the session id
+//! and expiry; this store keeps the records in the app's database (both
+//! engines, through [`raclette::Database`]), next to the user they belong
+//! to, so that all of a user's sessions can be ended at once.
+//!
+//! Only the SHA-256 of a session id is stored: someone who can read the
+//! table cannot take over a session. Records read are cached for a few
+//! seconds; changes through this server reach the cache at once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use raclette::{
+    Database,
+    db::{self, Row},
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::{
+    SessionStore,
+    session::{Id, Record},
+    session_store,
+};
+
+/// The session key under which the sign-in is kept.
+pub(crate) const AUTH_KEY: &str = "auth";
+
+/// What a signed-in session holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionAuth {
+    /// The signed-in user.
+    pub user_id: String,
+    /// The token that cookie-authenticated writes must send back in
+    /// `X-CSRF-Token`.
+    pub csrf: String,
+    /// The project chosen last, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+/// The session store on the app's database.
+#[derive(Clone)]
+pub struct DatabaseStore {
+    db: Database,
+    cache: moka::sync::Cache<String, (Record, Option<String>)>,
+}
+
+impl std::fmt::Debug for DatabaseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseStore").finish_non_exhaustive()
+    }
+}
+
+fn id_hash(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
+fn backend(err: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+fn user_of(record: &Record) -> Option<String> {
+    record
+        .data
+        .get(AUTH_KEY)
+        .and_then(|auth| auth.get("userId"))
+        .and_then(|id| id.as_str())
+        .map(str::to_owned)
+}
+
+impl DatabaseStore {
+    /// Sessions in `db`, records cached for `cache_for`.
+    pub fn new(db: Database, cache_for: Duration) -> DatabaseStore {
+        DatabaseStore {
+            db,
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(cache_for)
+                .support_invalidation_closures()
+                .build(),
+        }
+    }
+
+    /// Ends every session of `user_id` except `keep` (the session making
+    /// the request, on a password change).
+    pub async fn end_sessions_of(&self, user_id: &str, keep: Option<&Id>) -> Result<(), db::Error> {
+        let keep = keep.map(id_hash).unwrap_or_default();
+        db::query("DELETE FROM raclette__core_sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(&keep)
+            .execute(&self.db)
+            .await?;
+        let user_id = user_id.to_owned();
+        // Closures run lazily inside moka; the predicate only reads.
+        let _ = self.cache.invalidate_entries_if(move |hash, (_, user)| {
+            *hash != keep && user.as_deref() == Some(user_id.as_str())
+        });
+        Ok(())
+    }
+
+    /// Removes expired sessions from the database.
+    pub async fn delete_expired(&self) -> Result<u64, db::Error> {
+        let done = db::query("DELETE FROM raclette__core_sessions WHERE expires_at < $1")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.db)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert(&self, record: &Record, replace: bool) -> session_store::Result<bool> {
+        let hash = id_hash(&record.id);
+        let data = serde_json::to_string(&record.data).map_err(backend)?;
+        let user = user_of(record);
+        let sql = if replace {
+            "INSERT INTO raclette__core_sessions (id_hash, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at"
+        } else {
+            "INSERT INTO raclette__core_sessions (id_hash, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id_hash) DO NOTHING"
+        };
+        let done = db::query(sql)
+            .bind(&hash)
+            .bind(&user)
+            .bind(&data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() > 0 {
+            self.cache.insert(hash, (record.clone(), user));
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DatabaseStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        while !self.insert(record, false).await? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.insert(record, true).await.map(|_| ())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let hash = id_hash(session_id);
+        let now = OffsetDateTime::now_utc();
+        if let Some((record, _)) = self.cache.get(&hash) {
+            return Ok((record.expiry_date > now).then_some(record));
+        }
+        let row =
+            db::query("SELECT data, expires_at FROM raclette__core_sessions WHERE id_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
+        if expiry_date <= now {
+            return Ok(None);
+        }
+        let record = Record {
+            id: *session_id,
+            data: serde_json::from_str(&data).map_err(backend)?,
+            expiry_date,
+        };
+        self.cache.insert(hash, (record.clone(), user_of(&record)));
+        Ok(Some(record))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        let hash = id_hash(session_id);
+        db::query("DELETE FROM raclette__core_sessions WHERE id_hash = $1")
+            .bind(&hash)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        self.cache.invalidate(&hash);
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Personal API tokens for scripts and other services: `Authorization:
+//! Bearer rct_…`. A token's secret is shown once, when it is created;
+//! only its SHA-256 is stored.
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use raclette::{
+    Database,
+    db::{self, Row},
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{CoreError, now};
+
+/// What every token secret starts with, so that leaked tokens are easy
+/// to find in logs and code.
+pub(crate) const PREFIX: &str = "rct_";
+
+/// A token as its owner sees it: never the secret nor its hash.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS)]
+#[ts(crate = "raclette::ts_rs")]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    /// The token's id (to revoke it).
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// What the owner called it.
+    pub name: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+}
+
+/// The app's API tokens.
+pub struct Tokens {
+    db: Database,
+    /// User id by secret hash, with the token's expiry.
+    cache: moka::sync::Cache<String, (String, Option<String>)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").finish_non_exhaustive()
+    }
+}
+
+fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// 32 random bytes, URL-safe base64.
+pub(crate) fn random_secret() -> Result<String, CoreError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| CoreError::Random(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl Tokens {
+    /// Tokens in `db`, lookups cached for `cache_for`.
+    pub fn new(db: Database, cache_for: Duration) -> Tokens {
+        Tokens {
+            db,
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(cache_for)
+                .support_invalidation_closures()
+                .build(),
+        }
+    }
+
+    /// Creates a token of `user_id` named `name`, valid for `days` (or
+    /// forever); returns it with its secret.
+    pub async fn create(
+        &self,
+        user_id: &str,
+        name: &str,
+        days: Option<u32>,
+    ) -> Result<(TokenRecord, String), CoreError> {
+        let secret = format!("{PREFIX}{}", random_secret()?);
+        let id = uuid::Uuid::new_v4().to_string();
+        let created_at = now();
+        let expires_at = days.map(|days| {
+            let at = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
+            crate::format_time(at)
+        });
+        db::query(
+            "INSERT INTO raclette__core_tokens (id, user_id, name, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(name)
+        .bind(secret_hash(&secret))
+        .bind(&created_at)
+        .bind(&expires_at)
+        .execute(&self.db)
+        .await?;
+        Ok((
+            TokenRecord {
+                id,
+                name: name.to_owned(),
+                created_at,
+                expires_at,
+            },
+            secret,
+        ))
+    }
+
+    /// The tokens of `user_id`, newest first.
+    pub async fn of_user(&self, user_id: &str) -> Result<Vec<TokenRecord>, CoreError> {
+        let rows = db::query(
+            "SELECT id, name, created_at, expires_at FROM raclette__core_tokens WHERE user_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes token `id` of `user_id`; whether there was one.
+    pub async fn revoke(&self, user_id: &str, id: &str) -> Result<bool, CoreError> {
+        let row = db::query(
+            "DELETE FROM raclette__core_tokens WHERE id = $1 AND user_id = $2 RETURNING secret_hash",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.db)
+        .await?;
+        match row {
+            None => Ok(false),
+            Some(row) => {
+                let hash: String = row.try_get("secret_hash")?;
+                self.cache.invalidate(&hash);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Forgets every cached token of `user_id` (the user was disabled).
+    pub fn forget_user(&self, user_id: &str) {
+        let user_id = user_id.to_owned();
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, (user, _)| *user == user_id);
+    }
+
+    /// The user a bearer `secret` belongs to, unless it is unknown,
+    /// revoked or expired.
+    pub async fn user_of(&self, secret: &str) -> Result<Option<String>, CoreError> {
+        if !secret.starts_with(PREFIX) || secret.len() > 128 {
+            return Ok(None);
+        }
+        let hash = secret_hash(secret);
+        let found = match self.cache.get(&hash) {
+            Some(found) => Some(found),
+            None => {
+                let row = db::query(
+                    "SELECT user_id, expires_at FROM raclette__core_tokens WHERE secret_hash = $1",
+                )
+                .bind(&hash)
+                .fetch_optional(&self.db)
+                .await?;
+                match row {
+                    None => None,
+                    Some(row) => {
+                        let found: (String, Option<String>) =
+                            (row.try_get("user_id")?, row.try_get("expires_at")?);
+                        self.cache.insert(hash, found.clone());
+                        Some(found)
+                    }
+                }
+            }
+        };
+        Ok(found.and_then(|(user, expires_at)| match expires_at {
+            Some(at) if at <= now() => None,
+            _ => Some(user),
+        }))
+    }
+}
