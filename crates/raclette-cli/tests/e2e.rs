@@ -46,6 +46,33 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+/// Runs `raclette` with `input` on its standard input (not a terminal).
+fn run_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = raclette()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("raclette runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    let output = child.wait_with_output().expect("raclette ends");
+    eprintln!(
+        "$ raclette {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 fn get_text(url: &str) -> (u16, String) {
     let response = reqwest::blocking::get(url).expect("request");
     let status = response.status().as_u16();
@@ -263,6 +290,45 @@ fn new_app_lifecycle_through_the_cli() {
         let (status, _) = get(&format!("{url}/plugin/second/hello"));
         assert_eq!(status, 200);
     }
+
+    // users: `raclette dev` created the development account on the empty
+    // database; `user add` reads the password from standard input.
+    let out = run(&app, &["user", "list"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("dev@example.com") && l.contains("admin")),
+        "{text}"
+    );
+    let out = run_with_input(
+        &app,
+        &["user", "add", "Ada@Example.com", "--name", "Ada"],
+        "a long enough password\n",
+    );
+    assert!(out.status.success());
+    let short = run_with_input(&app, &["user", "add", "bob@example.com"], "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    let taken = run_with_input(
+        &app,
+        &["user", "add", "ada@example.com"],
+        "a long enough password\n",
+    );
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("taken"));
+    let out = run_with_input(
+        &app,
+        &["user", "passwd", "ada@example.com"],
+        "another long password\n",
+    );
+    assert!(out.status.success());
+    let text = stdout(&run(&app, &["user", "list"]));
+    let ada = text
+        .lines()
+        .find(|l| l.starts_with("ada@example.com"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(ada.contains("Ada") && !ada.contains("admin"), "{ada}");
+    assert!(!text.contains("bob@example.com"), "{text}");
 
     // build, then run the release binary on its own from another folder.
     // Its client files are embedded: text and binary ones alike, hidden

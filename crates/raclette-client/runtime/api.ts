@@ -67,14 +67,31 @@ async function readBody(response: Response): Promise<unknown> {
   return text
 }
 
+/** What the runtime adds to every request of `$api` and `$data`. */
+export interface ApiHooks {
+  /** Extra headers for a request with `method` (the session's CSRF token on writes). */
+  headers?: (method: string) => Record<string, string>
+  /** Called when the server answers 401 to `path`. */
+  onUnauthorized?: (path: string) => void
+}
+
 /** An `$api` over `fetchFn` with `baseUrl` ('' means the page's origin). */
-export function createApi(baseUrl: string, fetchFn: () => FetchFn): Api {
+export function createApi(baseUrl: string, fetchFn: () => FetchFn, hooks: ApiHooks = {}): Api {
   const base = baseUrl.replace(/\/$/, '')
   const api: Api = {
     baseUrl: base,
-    fetch(path, init) {
+    async fetch(path, init) {
       const url = /^https?:\/\//.test(path) ? path : base + path
-      return fetchFn()(url, { credentials: 'include', ...init })
+      const extra = hooks.headers?.((init?.method ?? 'GET').toUpperCase()) ?? {}
+      let headers: RequestInit['headers'] = init?.headers
+      if (Object.keys(extra).length > 0) {
+        const merged = new Headers(init?.headers)
+        for (const [name, value] of Object.entries(extra)) if (!merged.has(name)) merged.set(name, value)
+        headers = merged
+      }
+      const response = await fetchFn()(url, { credentials: 'include', ...init, ...(headers ? { headers } : {}) })
+      if (response.status === 401) hooks.onUnauthorized?.(path)
+      return response
     },
     async request(method, path, body) {
       const init: RequestInit = { method: method.toUpperCase(), headers: { accept: 'application/json' } }

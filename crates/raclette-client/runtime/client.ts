@@ -6,7 +6,7 @@
 import { Runtime, type PluginApi, type PluginClientDefinition, type RuntimeOptions } from './plugins.ts'
 
 export { ApiError, createApi, isErrorBody } from './api.ts'
-export type { Api, FetchFn } from './api.ts'
+export type { Api, ApiHooks, FetchFn } from './api.ts'
 export type * from './contract.ts'
 export { buildRequest, createDataApi, mergeDataConfig } from './data.ts'
 export type {
@@ -39,6 +39,7 @@ export type {
   WidgetDefinition,
   WidgetRef,
 } from './plugins.ts'
+export { afterSignIn, Session, SESSION_PATH, SIGN_IN_PATH, signInUrl } from './session.ts'
 export { DataStore, GlobalStore } from './store.ts'
 export type { Item, StateStore } from './store.ts'
 export { mountWidget } from './widgets.ts'

@@ -256,6 +256,24 @@ export type PluginSummary = {
 };
 
 /**
+ * A project and the user's role in it.
+ */
+export type ProjectSummary = {
+  /**
+   * The project's id (what `X-Raclette-Project` names).
+   */
+  _id: string,
+  /**
+   * Its name.
+   */
+  name: string,
+  /**
+   * The user's role in it; absent when an administrator is no member.
+   */
+  role?: string,
+};
+
+/**
  * Who may call a route. The default is [`RouteAccess::SignedIn`]: with
  * `[auth] require_authentication = true` (the default) an anonymous
  * request answers 401.
@@ -291,6 +309,59 @@ export type RouteInfo = {
    * Who may call the route.
    */
   access: RouteAccess,
+};
+
+/**
+ * Who is signed in, in which project.
+ */
+export type SessionInfo = {
+  /**
+   * The signed-in user, or null for an anonymous request.
+   */
+  user: SessionUser | null,
+  /**
+   * The id of the request's project.
+   */
+  project: string,
+  /**
+   * The projects the user may switch to.
+   */
+  projects: Array<ProjectSummary>,
+  /**
+   * The token a cookie-authenticated write sends in `X-CSRF-Token`
+   * (null for anonymous and bearer-token requests).
+   */
+  csrfToken: string | null,
+};
+
+/**
+ * A signed-in user as the shell sees them.
+ */
+export type SessionUser = {
+  /**
+   * The user's id.
+   */
+  _id: string,
+  /**
+   * The email they sign in with.
+   */
+  email: string,
+  /**
+   * The name shown to others.
+   */
+  displayName: string,
+  /**
+   * Whether they may do everything in every project.
+   */
+  isAdmin: boolean,
+  /**
+   * Their roles in the request's project.
+   */
+  roles: Array<string>,
+  /**
+   * What those roles allow, such as `pacifico__todo.write`.
+   */
+  permissions: Array<string>,
 };
 
 /**

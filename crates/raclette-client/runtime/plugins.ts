@@ -5,6 +5,7 @@ import { createApi, type Api, type FetchFn } from './api.ts'
 import type { ClientConfig, PluginListing, WidgetConfigField, WidgetDetails } from './contract.ts'
 import { createDataApi, mergeDataConfig, type DataApi, type DataTypeDeclaration } from './data.ts'
 import { createEventBus, type EventBus } from './eventbus.ts'
+import { Session, SESSION_PATH } from './session.ts'
 import { I18nHub, type I18n, type LocaleStorage, type Translations } from './i18n.ts'
 import { DataStore, GlobalStore, type StateStore } from './store.ts'
 
@@ -70,6 +71,8 @@ export interface PluginApi {
   $log: Log
   $api: Api
   $i18n: I18n
+  /** Who is signed in, in which project (the built-in core plugin's session). */
+  $session: Session
   $components(pluginKey: string, name: string): unknown
   [extra: string]: unknown
 }
@@ -81,6 +84,7 @@ export interface CoreApi {
   eventbus: EventBus
   i18n: I18nHub
   api: Api
+  session: Session
   plugins(): LoadedPlugin[]
   usePluginApi(pluginKey: string): PluginApi
 }
@@ -121,7 +125,11 @@ export interface RuntimeOptions {
   importModule?: (url: string) => Promise<Record<string, unknown>>
   /** Where the chosen locale is remembered (default: localStorage when present). */
   storage?: LocaleStorage
+  /** Called when the server answers 401 (the shell shows its sign-in page). */
+  onUnauthorized?: (path: string) => void
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 function defaultStorage(): LocaleStorage | undefined {
   try {
@@ -138,6 +146,9 @@ export class Runtime {
   readonly eventbus = createEventBus()
   readonly i18n: I18nHub
   readonly api: Api
+  readonly session: Session
+  /** Called when the server answers 401 to a request other than the session's own. */
+  onUnauthorized: ((path: string) => void) | undefined
   readonly cache = new Map<string, unknown>()
   /** Plugins whose client half failed to load, with the error. */
   readonly failures = new Map<string, Error>()
@@ -147,7 +158,17 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     this.#options = options
     this.i18n = new I18nHub(options.storage ?? defaultStorage())
-    this.api = createApi(options.baseUrl ?? '', () => options.fetch ?? globalThis.fetch.bind(globalThis))
+    this.onUnauthorized = options.onUnauthorized
+    this.session = new Session(() => this.api)
+    this.api = createApi(options.baseUrl ?? '', () => options.fetch ?? globalThis.fetch.bind(globalThis), {
+      headers: (method): Record<string, string> => {
+        const token = this.session.csrfToken
+        return token && !SAFE_METHODS.has(method) ? { 'x-csrf-token': token } : {}
+      },
+      onUnauthorized: (path) => {
+        if (!path.startsWith(SESSION_PATH)) this.onUnauthorized?.(path)
+      },
+    })
   }
 
   /** Loaded plugins in dependency order. */
@@ -186,7 +207,12 @@ export class Runtime {
    * (dependency) order.
    */
   async load(): Promise<LoadedPlugin[]> {
+    const session = this.session.refresh().catch((error) => {
+      console.warn('[raclette] cannot tell who is signed in:', error)
+      return null
+    })
     const infos = (await this.api.get<PluginInfo[]>('/raclette/plugins')).filter((p) => p.enabled && p.client)
+    await session
     const fetched = infos.map(async (info) => {
       const client = info.client!
       const [config, entry] = await Promise.all([
@@ -227,6 +253,7 @@ export class Runtime {
       },
       $api: this.api,
       $i18n: this.i18n.forPlugin(key),
+      $session: this.session,
       $components: (pluginKey, name) => {
         const components = this.#plugins.get(pluginKey)?.definition.exportComponents ?? {}
         if (!(name in components)) throw new Error(`$components: plugin "${pluginKey}" exports no component "${name}"`)
@@ -276,6 +303,7 @@ export class Runtime {
         eventbus: this.eventbus,
         i18n: this.i18n,
         api: this.api,
+        session: this.session,
         plugins: () => this.plugins(),
         usePluginApi: (k) => this.usePluginApi(k),
       }

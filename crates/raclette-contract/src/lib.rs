@@ -8,7 +8,8 @@
 //! - the JSON shapes both sides share, as Rust types: the plugin listing of
 //!   `GET /raclette/plugins` ([`PluginListing`]), the widget catalogue
 //!   ([`Widget`]), the data API of `GET /raclette/plugins/<key>/client-config`
-//!   ([`ClientConfig`]) and error bodies ([`ErrorBody`]).
+//!   ([`ClientConfig`]), error bodies ([`ErrorBody`]) and the signed-in
+//!   session of the built-in core plugin ([`SessionInfo`]).
 //!
 //! The browser runtime's TypeScript declarations of those shapes are
 //! generated from these types with [ts-rs](https://docs.rs/ts-rs)
@@ -27,6 +28,7 @@ mod error;
 mod listing;
 mod naming;
 mod operation;
+mod session;
 mod typescript;
 mod widget;
 
@@ -40,6 +42,7 @@ pub use naming::{
     full_path, plugin_key, route_prefix,
 };
 pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo};
+pub use session::{ProjectSummary, SessionInfo, SessionUser};
 pub use typescript::TypeScriptDeclarations;
 pub use widget::{
     Widget, WidgetConfigField, WidgetDetails, WidgetEditor, WidgetFieldType, WidgetInputType,
@@ -71,6 +74,7 @@ pub fn typescript_module() -> String {
     declarations.add::<PluginSummary>();
     declarations.add::<ClientConfig>();
     declarations.add::<ErrorBody>();
+    declarations.add::<SessionInfo>();
     let mut out = String::from(
         "// Generated from the Rust types of crates/raclette-contract; do not edit.\n\
          // Regenerate with `RACLETTE_BLESS=1 cargo test -p raclette-contract`.\n\

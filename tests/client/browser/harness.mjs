@@ -81,16 +81,36 @@ export default function mount(el: HTMLElement, ctx: WidgetContext) {
   write(dir, 'plugins/acme__typo/raclette.plugin.toml', 'name = "typo"\nauthor = "acme"\nversion = "1.0.0"\n')
   write(dir, 'plugins/acme__typo/client/index.ts', 'export const ok = 1\nconst = ;\n')
   fs.appendFileSync(path.join(dir, 'raclette.toml'), '\n[plugins.acme__hidden]\nenabled = false\n')
+  // These tests are about pages and widgets: anonymous visitors may do everything.
+  setAuth(dir, '[auth]\nrequire_authentication = false\nanonymous_permissions = ["*"]\n')
   return dir
 }
 
-/** Starts the fixture server on `dir`; resolves to `{ url, stop }`. */
-export function startServer(dir) {
+/** The example portal as it ships, signing users in, in a new temporary folder. */
+export function signInApp() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raclette-sign-in-'))
+  fs.cpSync(path.join(repo, 'examples/portal'), dir, {
+    recursive: true,
+    filter: (src) => !/[\\/](data|\.raclette|target)$/.test(src),
+  })
+  setAuth(dir, '[auth]\nrequire_authentication = true\n')
+  return dir
+}
+
+/** Replaces the `[auth]` section of the app's `raclette.toml` with `auth`. */
+function setAuth(dir, auth) {
+  const file = path.join(dir, 'raclette.toml')
+  const config = fs.readFileSync(file, 'utf8')
+  fs.writeFileSync(file, config.includes('[auth]') ? config.replace(/\[auth\][^[]*/, auth) : `${config}\n${auth}`)
+}
+
+/** Starts the fixture server on `dir` (with `env` added to its environment); resolves to `{ url, stop }`. */
+export function startServer(dir, env = {}) {
   const binary = path.join(targetDir, 'debug', 'fixture-server')
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: build it with \`cargo build -p raclette-tests --bin fixture-server\``)
   }
-  const child = spawn(binary, ['--app', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } })
+  const child = spawn(binary, ['--app', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', ...env } })
   let output = ''
   return new Promise((resolve, reject) => {
     const onData = (chunk) => {

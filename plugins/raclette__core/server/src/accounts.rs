@@ -11,6 +11,7 @@ use raclette::{
     Database, User,
     db::{self, Row},
 };
+use raclette_contract::ProjectSummary;
 use serde::Serialize;
 use wildmatch::WildMatch;
 
@@ -93,21 +94,6 @@ impl UserRecord {
             updated_at: row.try_get("updated_at")?,
         })
     }
-}
-
-/// A project and, in listings for a user, their role in it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS)]
-#[ts(crate = "raclette::ts_rs")]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectRecord {
-    /// The project's id (what `X-Raclette-Project` names).
-    #[serde(rename = "_id")]
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// The user's role in it, if a member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
 }
 
 /// A user with what they may do in each of their projects.
@@ -408,7 +394,7 @@ impl Accounts {
     pub async fn projects_of(
         &self,
         principal: &Principal,
-    ) -> Result<Vec<ProjectRecord>, CoreError> {
+    ) -> Result<Vec<ProjectSummary>, CoreError> {
         let rows = db::query("SELECT id, name FROM raclette__core_projects ORDER BY name, id")
             .fetch_all(&self.db)
             .await?;
@@ -417,7 +403,7 @@ impl Accounts {
             let id: String = row.try_get("id")?;
             let role = principal.memberships.get(&id).cloned();
             if role.is_some() || principal.record.is_admin {
-                projects.push(ProjectRecord {
+                projects.push(ProjectSummary {
                     name: row.try_get("name")?,
                     id,
                     role,
@@ -432,7 +418,7 @@ impl Accounts {
         &self,
         name: &str,
         owner: &str,
-    ) -> Result<ProjectRecord, CoreError> {
+    ) -> Result<ProjectSummary, CoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.db.begin().await?;
         db::query("INSERT INTO raclette__core_projects (id, name, created_at) VALUES ($1, $2, $3)")
@@ -451,7 +437,7 @@ impl Accounts {
         .await?;
         tx.commit().await?;
         self.forget(owner);
-        Ok(ProjectRecord {
+        Ok(ProjectSummary {
             id,
             name: name.to_owned(),
             role: Some(OWNER.to_owned()),

@@ -45,8 +45,9 @@ use std::{
     time::Duration,
 };
 
-pub use accounts::{Accounts, ProjectRecord, Roles, UserRecord};
+pub use accounts::{Accounts, Roles, UserRecord};
 use raclette::{HttpError, Registrar, http::StatusCode};
+pub use raclette_contract::{ProjectSummary, SessionInfo, SessionUser};
 use serde::Deserialize;
 pub use sessions::DatabaseStore;
 pub use tokens::{TokenRecord, Tokens};

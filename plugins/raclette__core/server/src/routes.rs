@@ -13,9 +13,11 @@ use raclette::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use raclette_contract::{ProjectSummary, SessionInfo, SessionUser};
+
 use crate::{
     Core, CoreError,
-    accounts::{Principal, ProjectRecord, UserRecord, check_email, normalize_email},
+    accounts::{Principal, UserRecord, check_email, normalize_email},
     authenticate::unauthorized,
     password,
     sessions::{AUTH_KEY, SessionAuth},
@@ -85,13 +87,13 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .data(
             Method::GET,
             "/project/all",
-            DataOperation::read("project", "getAll").items::<ProjectRecord>(),
+            DataOperation::read("project", "getAll").items::<ProjectSummary>(),
             list_projects,
         )
         .data(
             Method::POST,
             "/project",
-            DataOperation::create("project", "create").items::<ProjectRecord>(),
+            DataOperation::create("project", "create").items::<ProjectSummary>(),
             create_project,
         )
         .put("/member", set_member)
@@ -104,32 +106,6 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
             .require_reads("raclette__core.tag.read")
             .require_writes("raclette__core.tag.write"),
     )
-}
-
-/// What `GET /session` and a sign-in answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionInfo {
-    /// The signed-in user, or null.
-    user: Option<SignedInUser>,
-    /// The request's project.
-    project: String,
-    /// The projects the user may switch to.
-    projects: Vec<ProjectRecord>,
-    /// The token to send in `X-CSRF-Token` on writes (session sign-ins).
-    csrf_token: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SignedInUser {
-    #[serde(rename = "_id")]
-    id: String,
-    email: String,
-    display_name: String,
-    is_admin: bool,
-    roles: Vec<String>,
-    permissions: Vec<String>,
 }
 
 fn bad(field: &str, message: impl Into<String>) -> HttpError {
@@ -168,7 +144,7 @@ async fn session_info(
         .user_in(project)
         .ok_or_else(|| forbidden(format!("you are not a member of project `{project}`")))?;
     Ok(SessionInfo {
-        user: Some(SignedInUser {
+        user: Some(SessionUser {
             id: user.id.clone(),
             email: user.email.clone(),
             display_name: user.display_name.clone(),
@@ -539,7 +515,7 @@ async fn update_user(
 async fn list_projects(
     State(core): Shared,
     user: CurrentUser,
-) -> Result<Json<Vec<ProjectRecord>>, HttpError> {
+) -> Result<Json<Vec<ProjectSummary>>, HttpError> {
     let principal = principal_of(&core, &user).await?;
     Ok(Json(core.accounts.projects_of(&principal).await?))
 }
@@ -554,7 +530,7 @@ async fn create_project(
     State(core): Shared,
     user: CurrentUser,
     Json(body): Json<NewProject>,
-) -> Result<(StatusCode, Json<ProjectRecord>), HttpError> {
+) -> Result<(StatusCode, Json<ProjectSummary>), HttpError> {
     let principal = principal_of(&core, &user).await?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
