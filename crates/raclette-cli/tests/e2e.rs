@@ -665,7 +665,7 @@ fn a_plugin_uses_another_plugins_service_through_its_crate_name() {
     );
     write(
         &stats.join("server/src/lib.rs"),
-        "//! Stats over notes.\n\nuse std::sync::Arc;\n\nuse acme_notes_server::NotesService;\nuse raclette::{Json, Registrar, Routes, extract::State};\n\n/// Entry point.\npub fn plugin(app: &mut Registrar) -> raclette::Result<()> {\n    let notes: Arc<NotesService> = app.service()?;\n    app.routes(Routes::new().get(\"/count\", count).with_state(notes))?;\n    Ok(())\n}\n\nasync fn count(State(notes): State<Arc<NotesService>>) -> Json<serde_json::Value> {\n    Json(serde_json::json!({ \"notes\": notes.count }))\n}\n",
+        "//! Stats over notes.\n\nuse std::sync::Arc;\n\nuse acme_notes_server::NotesService;\nuse raclette::{Json, Registrar, Routes, extract::State};\n\n/// Entry point.\npub fn plugin(app: &mut Registrar) -> raclette::Result<()> {\n    let notes: Arc<NotesService> = app.service()?;\n    app.routes(Routes::new().get(\"/count\", count).public().with_state(notes))?;\n    Ok(())\n}\n\nasync fn count(State(notes): State<Arc<NotesService>>) -> Json<serde_json::Value> {\n    Json(serde_json::json!({ \"notes\": notes.count }))\n}\n",
     );
     edit(
         &stats.join("server/Cargo.toml"),

@@ -101,7 +101,8 @@ export function signInApp() {
 function setAuth(dir, auth) {
   const file = path.join(dir, 'raclette.toml')
   const config = fs.readFileSync(file, 'utf8')
-  fs.writeFileSync(file, config.includes('[auth]') ? config.replace(/\[auth\][^[]*/, auth) : `${config}\n${auth}`)
+  const section = /^\[auth\]$[^[]*/m
+  fs.writeFileSync(file, section.test(config) ? config.replace(section, auth) : `${config}\n${auth}`)
 }
 
 /** Starts the fixture server on `dir` (with `env` added to its environment); resolves to `{ url, stop }`. */

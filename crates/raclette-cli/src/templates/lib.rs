@@ -15,7 +15,8 @@ pub struct Options {
 /// Entry point called by the framework at start-up.
 pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     let options: Options = app.options()?;
-    app.routes(Routes::new().get("/hello", hello).with_state(options))?;
+    // Open to everyone; without `.public()` it would need a signed-in user.
+    app.routes(Routes::new().get("/hello", hello).public().with_state(options))?;
     Ok(())
 }
 
