@@ -1,6 +1,9 @@
 //! `raclette check` and `raclette routes`.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use raclette_discovery::AppModel;
 
@@ -43,8 +46,7 @@ pub(crate) fn check(app: &Path, build: bool) -> Result<(), CliError> {
         return Err(CliError::Invalid(raclette_discovery::Report { problems }));
     }
     if build {
-        let host = host::generate(&model, false)?;
-        let binary = cargo::build(app, &host, Profile::Debug)?;
+        let binary = build_host(app, &model)?;
         eprintln!("raclette: checking start-up (plugins set up, routes, migrations)");
         verify::verify(app, &binary)?;
         // The data API declarations for editors come from the plugins' set-up,
@@ -98,22 +100,14 @@ pub(crate) fn routes(app: &Path) -> Result<(), CliError> {
     eprintln!(
         "raclette: routes are registered by the plugins' server code; building the app to list them"
     );
-    let host = host::generate(&model, false)?;
-    let binary = cargo::build(app, &host, Profile::Debug)?;
+    let binary = build_host(app, &model)?;
     client::write_declarations(app, &binary)?;
-    let status = Command::new(&binary)
-        .arg("routes")
-        .arg("--app")
-        .arg(app)
-        .status()
-        .map_err(|err| CliError::Message(format!("cannot run {}: {err}", binary.display())))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(CliError::Message(
-            "the app could not list its routes (see above)".to_owned(),
-        ))
-    }
+    run_host(
+        &binary,
+        app,
+        &["routes"],
+        "the app could not list its routes",
+    )
 }
 
 /// `raclette user …`: builds the app and runs its `user` command, which
@@ -121,11 +115,23 @@ pub(crate) fn routes(app: &Path) -> Result<(), CliError> {
 /// passed on, so a password can be typed at the prompt or piped in.
 pub(crate) fn user(app: &Path, words: &[String]) -> Result<(), CliError> {
     let model = discover(app)?;
-    let host = host::generate(&model, false)?;
-    let binary = cargo::build(app, &host, Profile::Debug)?;
-    let status = Command::new(&binary)
-        .arg("user")
-        .args(words)
+    let binary = build_host(app, &model)?;
+    let mut args = vec!["user"];
+    args.extend(words.iter().map(String::as_str));
+    run_host(&binary, app, &args, "the user command failed")
+}
+
+/// The app's host binary, built in debug.
+fn build_host(app: &Path, model: &AppModel) -> Result<PathBuf, CliError> {
+    let host = host::generate(model, false)?;
+    cargo::build(app, &host, Profile::Debug)
+}
+
+/// Runs the host `binary` with `args` on `app`, its output and input the
+/// terminal's; `failure` says what went wrong when it fails.
+fn run_host(binary: &Path, app: &Path, args: &[&str], failure: &str) -> Result<(), CliError> {
+    let status = Command::new(binary)
+        .args(args)
         .arg("--app")
         .arg(app)
         .status()
@@ -133,8 +139,6 @@ pub(crate) fn user(app: &Path, words: &[String]) -> Result<(), CliError> {
     if status.success() {
         Ok(())
     } else {
-        Err(CliError::Message(
-            "the user command failed (see above)".to_owned(),
-        ))
+        Err(CliError::Message(format!("{failure} (see above)")))
     }
 }

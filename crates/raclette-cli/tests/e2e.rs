@@ -31,18 +31,23 @@ fn e2e_target() -> PathBuf {
     outer.join("e2e-apps")
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let output = raclette()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("raclette runs");
+/// Shows a command and what it printed in the test's output.
+fn echo(args: &[&str], output: &Output) {
     eprintln!(
         "$ raclette {}\n{}{}",
         args.join(" "),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let output = raclette()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("raclette runs");
+    echo(args, &output);
     output
 }
 
@@ -64,12 +69,7 @@ fn run_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
         .write_all(input.as_bytes())
         .expect("input written");
     let output = child.wait_with_output().expect("raclette ends");
-    eprintln!(
-        "$ raclette {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    echo(args, &output);
     output
 }
 

@@ -24,7 +24,7 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{HeaderValue, Request, Response, StatusCode, header},
+    http::{Request, Response, StatusCode},
     response::IntoResponse,
 };
 use tower_layer::Layer;
@@ -168,18 +168,13 @@ impl RouteGuard {
                 })
             }
             (None, access) if self.inner.plugin.policy.anonymous_may(access) => None,
-            (None, _) => {
-                let mut response = HttpError::new(
+            (None, _) => Some(
+                HttpError::new(
                     StatusCode::UNAUTHORIZED,
                     "sign in first: this route needs a signed-in user",
                 )
-                .into_response();
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"raclette\""),
-                );
-                Some(response)
-            }
+                .into_response(),
+            ),
         }
     }
 }

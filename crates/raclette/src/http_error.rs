@@ -165,8 +165,17 @@ impl std::fmt::Display for HttpError {
 impl std::error::Error for HttpError {}
 
 impl IntoResponse for HttpError {
+    /// The JSON body with the status; a 401 also says how to authenticate
+    /// (`WWW-Authenticate: Bearer realm="raclette"`, as RFC 9110 asks).
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"raclette\""),
+            );
+        }
+        response
     }
 }
 

@@ -192,10 +192,7 @@ impl Accounts {
         Accounts {
             db,
             roles,
-            principals: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(cache_for)
-                .build(),
+            principals: crate::short_lived_cache(cache_for),
         }
     }
 

@@ -41,14 +41,9 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// A 401 with the header that says how to authenticate.
+/// A 401 (with `WWW-Authenticate`, as every 401 `HttpError`).
 pub(crate) fn unauthorized(message: &str) -> Response {
-    let mut response = HttpError::new(StatusCode::UNAUTHORIZED, message).into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"raclette\""),
-    );
-    response
+    HttpError::new(StatusCode::UNAUTHORIZED, message).into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -133,6 +133,21 @@ pub struct Core {
     limits: limits::SignInLimits,
 }
 
+/// A bounded in-memory cache whose entries expire after `cache_for`, for
+/// sessions, users and tokens; entries can also be dropped by a predicate
+/// (all of one user's).
+pub(crate) fn short_lived_cache<K, V>(cache_for: Duration) -> moka::sync::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(cache_for)
+        .support_invalidation_closures()
+        .build()
+}
+
 /// UTC now as RFC 3339 text with whole seconds (sorts as text).
 pub(crate) fn now() -> String {
     format_time(time::OffsetDateTime::now_utc())

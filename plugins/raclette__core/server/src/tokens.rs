@@ -63,11 +63,7 @@ impl Tokens {
     pub fn new(db: Database, cache_for: Duration) -> Tokens {
         Tokens {
             db,
-            cache: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(cache_for)
-                .support_invalidation_closures()
-                .build(),
+            cache: crate::short_lived_cache(cache_for),
         }
     }
 
