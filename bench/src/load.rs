@@ -45,11 +45,33 @@ pub(crate) fn post_json(path: &str, body: &serde_json::Value) -> Request<Full<By
         .expect("a valid request")
 }
 
+/// `request` with `headers` added.
+pub(crate) fn with_headers(
+    mut request: Request<Full<Bytes>>,
+    headers: &[(&'static str, &str)],
+) -> Request<Full<Bytes>> {
+    for (name, value) in headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
+            request.headers_mut().insert(*name, value);
+        }
+    }
+    request
+}
+
 /// Sends one request on a new connection; returns status and body.
 pub(crate) async fn once(
     addr: SocketAddr,
     request: Request<Full<Bytes>>,
 ) -> Result<(u16, Bytes), String> {
+    let (status, _, body) = once_with_headers(addr, request).await?;
+    Ok((status, body))
+}
+
+/// Sends one request on a new connection; returns status, headers and body.
+pub(crate) async fn once_with_headers(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -62,13 +84,14 @@ pub(crate) async fn once(
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok((status, body))
+    Ok((status, headers, body))
 }
 
 /// Runs `connections` connections against `addr` for `warmup` (not

@@ -5,6 +5,9 @@
 //! - requests/s and p99 latency of the todo routes (`GET /todo/all` with 100
 //!   todos, `GET /todo/:_id`, `POST /todo`) served by raclette, beside the
 //!   same handlers mounted in bare axum (the ceiling);
+//! - what signing in costs: the same todo routes with authentication
+//!   required, called with a session cookie and with an API token, against
+//!   authentication off; and sign-ins per second;
 //! - start-up time from process start to the first answered request with
 //!   1, 50 and 200 generated plugins (compilation excluded);
 //! - throughput of one route with 200 plugins against 1;
@@ -21,6 +24,7 @@
 //! so the load generator, written with hyper's client over loopback, and the
 //! server measured never share a process.
 
+mod auth;
 mod bare;
 mod child;
 mod client;

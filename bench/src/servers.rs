@@ -28,10 +28,19 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `raclette-bench child ARGS…` and waits for its `listening` line.
     pub(crate) async fn spawn(args: &[&str]) -> Result<Server, String> {
+        Self::spawn_with_env(args, &[]).await
+    }
+
+    /// Like [`Server::spawn`], with environment variables set for the child.
+    pub(crate) async fn spawn_with_env(
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut process = tokio::process::Command::new(exe)
             .arg("child")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -87,11 +96,16 @@ const AUTH_OFF: &str =
 /// authentication off (anonymous requests may do everything), so that the
 /// figures compare the data path with its ceiling.
 pub(crate) fn portal_copy() -> Result<tempfile::TempDir, String> {
+    portal_copy_with(AUTH_OFF)
+}
+
+/// A copy of the example portal in a temporary folder whose `[auth]`
+/// section, if any, gives way to `auth` (appended to `raclette.toml`).
+pub(crate) fn portal_copy_with(auth: &str) -> Result<tempfile::TempDir, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     copy_dir(&repo_root().join("examples/portal"), dir.path()).map_err(|e| e.to_string())?;
     let config = dir.path().join("raclette.toml");
     let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
-    // The portal's own `[auth]` section, if any, gives way to ours.
     let mut in_auth = false;
     let mut text: String = text
         .lines()
@@ -103,7 +117,7 @@ pub(crate) fn portal_copy() -> Result<tempfile::TempDir, String> {
         })
         .map(|line| format!("{line}\n"))
         .collect();
-    text.push_str(AUTH_OFF);
+    text.push_str(auth);
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     Ok(dir)
 }
@@ -197,7 +211,7 @@ fn todo_requests(ids: Arc<Vec<String>>) -> Vec<(&'static str, RequestFn)> {
     ]
 }
 
-fn describe(result: &LoadResult) -> String {
+pub(crate) fn describe(result: &LoadResult) -> String {
     let failures = if result.failures > 0 {
         format!(", {} failed", result.failures)
     } else {
@@ -214,7 +228,7 @@ fn describe(result: &LoadResult) -> String {
 /// Measures `servers` on the same load, interleaved round by round (A B A
 /// B …) so that neither gains from running later; returns each server's
 /// median round.
-async fn interleaved(
+pub(crate) async fn interleaved(
     targets: &[(&Server, RequestFn)],
     settings: &Settings,
 ) -> Result<Vec<LoadResult>, String> {
@@ -244,15 +258,15 @@ async fn interleaved(
 
 /// Where the todo benchmarks store their data.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Database {
+pub(crate) enum Database {
     Sqlite,
     Postgres,
 }
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub(crate) const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh PostgreSQL database for one server of the benchmark.
-async fn pg_database(name: &str) -> Result<String, String> {
+pub(crate) async fn pg_database(name: &str) -> Result<String, String> {
     let admin = sqlx::PgPool::connect(PG_ADMIN)
         .await
         .map_err(|e| format!("PostgreSQL on 127.0.0.1:5432: {e}"))?;
@@ -390,6 +404,12 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
     }
     if settings.databases.iter().any(|d| d == "postgres") {
         todo_section(Database::Postgres, settings, report).await?;
+    }
+    if settings.databases.iter().any(|d| d == "sqlite") {
+        crate::auth::run(Database::Sqlite, settings, report).await?;
+    }
+    if settings.databases.iter().any(|d| d == "postgres") {
+        crate::auth::run(Database::Postgres, settings, report).await?;
     }
     let path = |dir: &tempfile::TempDir| {
         dir.path()

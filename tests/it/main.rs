@@ -8,6 +8,7 @@ mod data_api;
 mod durability;
 mod hardening;
 mod interfaces;
+mod openapi;
 mod runtime;
 mod todo;
 mod validation;

@@ -18,6 +18,7 @@ use raclette_contract::{
 ///     path: "/plugin/pacifico/todo/todo".into(),
 ///     operation: Some(DataOperation::create("todo", "create").broadcast("todoCreated")),
 ///     access: Default::default(),
+///     docs: Default::default(),
 /// }];
 /// let config = raclette_client::client_config("pacifico__todo", &routes);
 /// assert_eq!(config.route_prefix, "/plugin/pacifico/todo");
@@ -100,7 +101,7 @@ const OWN_NAMES: [&str; 3] = ["DataRequest", "DataState", "PluginData"];
 /// ```
 /// use raclette_contract::{DataOperation, RouteInfo};
 ///
-/// let route = |path: &str, op| RouteInfo { method: "GET".into(), path: path.into(), operation: Some(op), access: Default::default() };
+/// let route = |path: &str, op| RouteInfo { method: "GET".into(), path: path.into(), operation: Some(op), access: Default::default(), docs: Default::default() };
 /// let routes = vec![
 ///     route("/plugin/acme/x/todo/all", DataOperation::read("todo", "getAll").items::<String>()),
 ///     route("/plugin/acme/x/note/all", DataOperation::read("note", "getAll")),
@@ -210,20 +211,22 @@ fn pascal_case(data_type: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use raclette_contract::{DataOperation, RouteInfo, TS};
+    use raclette_contract::{DataOperation, JsonSchema, RouteInfo, TS};
 
     use super::*;
 
     /// A tag.
-    #[derive(serde::Serialize, TS)]
+    #[derive(serde::Serialize, TS, JsonSchema)]
     #[ts(crate = "raclette_contract::ts_rs")]
+    #[schemars(crate = "raclette_contract::schemars")]
     struct Tag {
         label: String,
     }
 
     /// A thing.
-    #[derive(serde::Serialize, TS)]
+    #[derive(serde::Serialize, TS, JsonSchema)]
     #[ts(crate = "raclette_contract::ts_rs")]
+    #[schemars(crate = "raclette_contract::schemars")]
     #[serde(rename_all = "camelCase")]
     struct Thing {
         #[serde(rename = "_id")]
@@ -238,6 +241,7 @@ mod tests {
             path: path.into(),
             operation: Some(op),
             access: Default::default(),
+            docs: Default::default(),
         }
     }
 

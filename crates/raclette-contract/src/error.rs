@@ -1,12 +1,13 @@
 //! The JSON body of every error answer.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// The JSON body of an error answer, the shape the original framework's
 /// clients know: `{ "statusCode": 400, "error": "Bad Request", "message":
 /// "…", "field": "name" }` (`field` only when one field is at fault).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// The HTTP status code.

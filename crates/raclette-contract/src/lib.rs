@@ -20,7 +20,10 @@
 //! RACLETTE_BLESS=1 cargo test -p raclette-contract
 //! ```
 //!
-//! This crate depends on serde, serde_json and ts-rs only, so that tools
+//! The JSON Schemas of the OpenAPI document come from the same Rust types
+//! through [schemars](https://docs.rs/schemars) ([`TypeSchema`]).
+//!
+//! This crate depends on serde, serde_json, ts-rs and schemars only, so that tools
 //! (the CLI) can use the contract without the HTTP server or the database.
 
 mod client_config;
@@ -28,6 +31,7 @@ mod error;
 mod listing;
 mod naming;
 mod operation;
+mod schema;
 mod session;
 mod typescript;
 mod widget;
@@ -42,12 +46,21 @@ pub use naming::{
     full_path, plugin_key, route_prefix,
 };
 pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo};
+pub use schema::{RouteDocs, TypeSchema, openapi_schema_generator};
 pub use session::{ProjectSummary, SessionInfo, SessionUser};
 pub use typescript::TypeScriptDeclarations;
 pub use widget::{
     Widget, WidgetConfigField, WidgetDetails, WidgetEditor, WidgetFieldType, WidgetInputType,
 };
 
+/// schemars, which derives [`JsonSchema`]. Types outside this crate derive
+/// it through this re-export with
+/// `#[schemars(crate = "raclette_contract::schemars")]` (plugins:
+/// `#[schemars(crate = "raclette::schemars")]`).
+pub use schemars;
+/// The trait, and its derive, of types that have a JSON Schema (for the
+/// OpenAPI document).
+pub use schemars::JsonSchema;
 /// ts-rs, which derives [`TS`]. Types outside this crate derive it through
 /// this re-export with `#[ts(crate = "raclette_contract::ts_rs")]` (plugins:
 /// `#[ts(crate = "raclette::ts_rs")]`).

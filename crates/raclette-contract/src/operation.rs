@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::typescript::{TypeScriptDeclarations, name_of};
+use crate::{
+    schema::{RouteDocs, TypeSchema},
+    typescript::{TypeScriptDeclarations, name_of},
+};
 
 /// How a data operation changes the client store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -103,19 +107,22 @@ impl DataOperation {
     /// Names the Rust type of the items the operation answers with (for a
     /// list read, the type of one element), so that the plugin's generated
     /// `.raclette/types/<plugin key>.d.ts` types `$data.<type>.<name>()`
-    /// with its real fields instead of `Record<string, unknown>`.
+    /// with its real fields instead of `Record<string, unknown>`, and the
+    /// OpenAPI document (`GET /raclette/openapi.json`) describes the answer.
     ///
-    /// The type derives `TS` (re-exported by the plugin API crate as
-    /// `raclette::TS`; ts-rs reads the serde attributes, so the declaration
-    /// matches the JSON). Types it references are declared too. The JSON of
-    /// the operation does not change.
+    /// The type derives `TS` and `JsonSchema` (re-exported by the plugin API
+    /// crate as `raclette::TS` and `raclette::JsonSchema`; both read the
+    /// serde attributes, so the declarations match the JSON). Types it
+    /// references are declared too. The JSON of the operation does not
+    /// change.
     ///
     /// ```
-    /// use raclette_contract::{DataOperation, TS};
+    /// use raclette_contract::{DataOperation, TS, JsonSchema};
     ///
     /// /// One todo.
-    /// #[derive(serde::Serialize, TS)]
+    /// #[derive(serde::Serialize, TS, JsonSchema)]
     /// #[ts(crate = "raclette_contract::ts_rs")]
+    /// #[schemars(crate = "raclette_contract::schemars")]
     /// #[serde(rename_all = "camelCase")]
     /// struct Todo {
     ///     #[serde(rename = "_id")]
@@ -132,8 +139,9 @@ impl DataOperation {
     /// In a plugin, through the plugin API crate:
     ///
     /// ```ignore
-    /// #[derive(serde::Serialize, raclette::TS)]
+    /// #[derive(serde::Serialize, raclette::TS, raclette::JsonSchema)]
     /// #[ts(crate = "raclette::ts_rs")]
+    /// #[schemars(crate = "raclette::schemars")]
     /// pub struct Todo { /* … */ }
     ///
     /// Routes::new()
@@ -141,14 +149,14 @@ impl DataOperation {
     ///     .operation(DataOperation::read("todo", "getAll").items::<Todo>())
     /// ```
     #[must_use]
-    pub fn items<T: TS + 'static + ?Sized>(mut self) -> Self {
+    pub fn items<T: TS + JsonSchema + 'static + ?Sized>(mut self) -> Self {
         self.items = Some(ItemType::of::<T>());
         self
     }
 }
 
 /// The TypeScript form of the items of a data operation: the type's name and
-/// the declarations it needs.
+/// the declarations it needs; and its JSON Schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemType {
     /// The TypeScript name of the item type, such as `Todo`.
@@ -156,6 +164,9 @@ pub struct ItemType {
     /// `export type …;` declarations of the type and of every named type it
     /// references, by TypeScript name.
     pub declarations: BTreeMap<String, String>,
+    /// The JSON Schema of the type, for the OpenAPI document.
+    #[serde(skip)]
+    pub schema: Option<TypeSchema>,
 }
 
 impl ItemType {
@@ -166,12 +177,13 @@ impl ItemType {
     /// assert_eq!(items.name, "string");
     /// assert!(items.declarations.is_empty());
     /// ```
-    pub fn of<T: TS + 'static + ?Sized>() -> Self {
+    pub fn of<T: TS + JsonSchema + 'static + ?Sized>() -> Self {
         let mut declarations = TypeScriptDeclarations::default();
         declarations.add::<T>();
         ItemType {
             name: name_of::<T>(),
             declarations: declarations.into_map(),
+            schema: Some(TypeSchema::of::<T>()),
         }
     }
 }
@@ -191,6 +203,11 @@ pub struct RouteInfo {
     /// Who may call the route.
     #[serde(default)]
     pub access: RouteAccess,
+    /// Its summary and the schemas of its body, answer and query, for the
+    /// OpenAPI document; not part of the JSON.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub docs: RouteDocs,
 }
 
 /// Who may call a route. The default is [`RouteAccess::SignedIn`]: with

@@ -3,11 +3,12 @@
 //! shell shows the user and project from it and sends its CSRF token on
 //! writes.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Who is signed in, in which project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// The signed-in user, or null for an anonymous request.
@@ -22,7 +23,7 @@ pub struct SessionInfo {
 }
 
 /// A signed-in user as the shell sees them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionUser {
     /// The user's id.
@@ -41,7 +42,7 @@ pub struct SessionUser {
 }
 
 /// A project and the user's role in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSummary {
     /// The project's id (what `X-Raclette-Project` names).

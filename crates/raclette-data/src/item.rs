@@ -135,8 +135,9 @@ fn write_opt(out: &mut Vec<u8>, s: Option<&str>) {
 /// An item of type `T` with the framework's fields, as clients see it:
 /// `{ "_id", "project", "owner", "lastEditor", "version", "isDeleted",
 /// "createdAt", "updatedAt", ...the fields of T }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "{T}Item")]
 pub struct Item<T> {
     /// The item's id, a hyphenated UUID.
     #[serde(rename = "_id")]
@@ -163,7 +164,7 @@ pub struct Item<T> {
 }
 
 /// The answer of a hard delete: `{ "_id": "…", "deleted": true }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS, schemars::JsonSchema)]
 pub struct Removed {
     /// The id of the removed item.
     #[serde(rename = "_id")]

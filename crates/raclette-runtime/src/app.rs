@@ -172,7 +172,10 @@ impl App {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let router = mount::assemble(app_name, &mut mounted, listing.clone(), clients)?;
+        let auth = crate::openapi::AuthDocs {
+            require_authentication: self.model.config.auth.require_authentication,
+        };
+        let router = mount::assemble(app_name, &mut mounted, listing.clone(), clients, auth)?;
         let hooks = mounted
             .into_iter()
             .map(|m| (m.folder, m.span, m.parts.hooks))

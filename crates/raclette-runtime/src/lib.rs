@@ -47,6 +47,7 @@ mod error;
 pub mod host;
 mod migrate;
 mod mount;
+mod openapi;
 mod rejections;
 mod security;
 mod serve;

@@ -201,6 +201,7 @@ pub(crate) fn listing(
                             path: raclette_contract::full_path(&prefix, &r.path),
                             operation: r.operation.clone(),
                             access: r.access.clone(),
+                            docs: r.docs.clone(),
                         })
                         .collect()
                 })
@@ -289,13 +290,16 @@ pub(crate) fn assemble(
     mounted: &mut [Mounted],
     listing: Arc<Vec<PluginListing>>,
     clients: HashMap<String, ClientFiles>,
+    auth: crate::openapi::AuthDocs,
 ) -> Result<Router, StartError> {
     let shell: Arc<str> = raclette_client::shell_html(&app_name).into();
     let mut client_server = raclette_client::ClientServer::new();
     for (folder, files) in clients {
         client_server.plugin(&raclette_contract::plugin_key(&folder), &folder, files);
     }
-    let mut app = endpoints::router(app_name, listing.clone()).merge(client_server.router());
+    let mut app = endpoints::router(app_name.clone(), listing.clone())
+        .merge(crate::openapi::router(app_name, listing.clone(), auth))
+        .merge(client_server.router());
     let mut app_layers = Vec::new();
     for m in mounted.iter_mut() {
         let router = std::mem::take(&mut m.parts.router);

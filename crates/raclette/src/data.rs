@@ -3,12 +3,13 @@
 //! standard routes with [`crud`].
 //!
 //! ```
-//! use raclette::{Registrar, Routes, TS, data::{self, CollectionSpec}};
+//! use raclette::{JsonSchema, Registrar, Routes, TS, data::{self, CollectionSpec}};
 //! use serde::{Deserialize, Serialize};
 //!
 //! /// A note, as clients see it (beside `_id`, `version`, `createdAt`, …).
-//! #[derive(Debug, Clone, Serialize, Deserialize, TS)]
+//! #[derive(Debug, Clone, Serialize, Deserialize, TS, JsonSchema)]
 //! #[ts(crate = "raclette::ts_rs")]
+//! #[schemars(crate = "raclette::schemars")]
 //! #[serde(rename_all = "camelCase")]
 //! pub struct Note {
 //!     pub title: String,
@@ -50,8 +51,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::{
-    CurrentUser, DataOperation, HttpError, Json, Project, Routes, Service, TS,
-    context::from_extensions,
+    CurrentUser, DataOperation, HttpError, Json, JsonSchema, Project, Routes, Service, TS,
+    TypeSchema, context::from_extensions,
 };
 
 /// A collection of `T` in the request's project, as the request's user:
@@ -329,7 +330,7 @@ pub fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, HttpError> {
 /// with the current item (`current`) when it moved on.
 pub fn crud<T>(collection: &Collection<T>) -> Routes
 where
-    T: Serialize + DeserializeOwned + TS + Send + Sync + 'static,
+    T: Serialize + DeserializeOwned + TS + JsonSchema + Send + Sync + 'static,
 {
     let name = collection.type_name().to_owned();
     let op = |make: fn(&str, &str) -> DataOperation, op: &str| make(&name, op).items::<Item<T>>();
@@ -341,18 +342,29 @@ where
             op(DataOperation::read, "getAll"),
             get_all::<T>,
         )
+        .summary(&format!(
+            "Lists live {name} items, oldest first, a page at a time; any other parameter filters (`field=value`, `field[op]=value` with op eq, ne, lt, lte, gt or gte)"
+        ))
+        .query::<ListParams>()
+        .answers::<Vec<Item<T>>>()
         .data(
             Method::GET,
             &format!("/{name}/:_id"),
             op(DataOperation::read, "get"),
             get_one::<T>,
         )
+        .summary(&format!("Gets one {name} item, deleted or not"))
+        .answers::<Item<T>>()
         .data(
             Method::POST,
             &format!("/{name}"),
             op(DataOperation::create, "create").broadcast(&event("Created")),
             create::<T>,
         )
+        .summary(&format!(
+            "Creates a {name} item (201); `_id` (a UUID) may be given"
+        ))
+        .accepts::<T>()
         .data(
             Method::PATCH,
             &format!("/{name}/:_id"),
@@ -361,12 +373,17 @@ where
                 .broadcast("broadcastDataUpdated"),
             update::<T>,
         )
+        .summary(&format!(
+            "Changes the fields of a {name} item the body names; `If-Match` (or a `version` field) updates only the version read"
+        ))
+        .with_docs("accepts", |docs| docs.body = Some(TypeSchema::partial_of::<T>()))
         .data(
             Method::DELETE,
             &format!("/{name}/:_id"),
             op(DataOperation::delete, "delete").broadcast(&event("Deleted")),
             delete::<T>,
         )
+        .summary(&format!("Soft-deletes a {name} item (`isDeleted` becomes true)"))
         .data(
             Method::PATCH,
             &format!("/{name}/:_id/restore"),
@@ -375,6 +392,7 @@ where
                 .broadcast("broadcastDataUpdated"),
             restore::<T>,
         )
+        .summary(&format!("Undoes the soft delete of a {name} item"))
         .data(
             Method::DELETE,
             &format!("/{name}/:_id/hard"),
@@ -383,6 +401,25 @@ where
                 .broadcast(&event("HardDeleted")),
             delete_hard::<T>,
         )
+        .summary(&format!("Removes a {name} item for good"))
+}
+
+/// The query parameters of a collection's `getAll` that are not filters.
+#[derive(serde::Deserialize, JsonSchema)]
+#[schemars(crate = "raclette_contract::schemars")]
+#[expect(
+    dead_code,
+    reason = "only its schema is used: `ListQuery::from_params` reads the parameters"
+)]
+struct ListParams {
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<u32>,
+    /// Items skipped before the page.
+    offset: Option<u64>,
+    /// The field to sort by, `-field` for descending (default `createdAt`).
+    sort: Option<String>,
+    /// `true` adds the number of matching items as header `X-Total-Count`.
+    count: Option<bool>,
 }
 
 /// Query parameters of `getAll` that are not filters.

@@ -144,6 +144,13 @@ pub enum RouteProblem {
     /// `public()` or `require(…)` was called before any route was added.
     #[error("`public` or `require` must follow the route it applies to")]
     AccessWithoutRoute,
+    /// `summary`, `accepts`, `answers`, `status` or `query` was called before any
+    /// route was added.
+    #[error("`{call}` must follow the route it describes")]
+    DocsWithoutRoute {
+        /// The method called, such as `accepts`.
+        call: &'static str,
+    },
     /// axum cannot route this method.
     #[error("method {method} of {path} is not supported")]
     UnsupportedMethod {

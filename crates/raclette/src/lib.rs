@@ -79,7 +79,8 @@ pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
 pub use raclette_contract::{
-    DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteAccess, RouteInfo,
+    DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteAccess, RouteDocs,
+    RouteInfo, TypeSchema,
 };
 pub use registrar::Registrar;
 pub use routes::Routes;
@@ -151,17 +152,24 @@ pub mod db {
     };
 }
 
+/// The trait, and its derive, of types with a JSON Schema: the OpenAPI
+/// document (`GET /raclette/openapi.json`) describes bodies, answers and
+/// query parameters with it (see [`Routes::accepts`]). Derive it beside
+/// [`TS`] with `#[schemars(crate = "raclette::schemars")]`; it reads the
+/// serde attributes.
+pub use raclette_contract::JsonSchema;
 /// Derives the TypeScript declaration of a type, for
 /// [`DataOperation::items`]: `#[derive(raclette::TS)]` with
 /// `#[ts(crate = "raclette::ts_rs")]`, so that plugins need no ts-rs
 /// dependency of their own.
 ///
 /// ```
-/// use raclette::{DataOperation, TS};
+/// use raclette::{DataOperation, JsonSchema, TS};
 ///
 /// /// One todo.
-/// #[derive(serde::Serialize, TS)]
+/// #[derive(serde::Serialize, TS, JsonSchema)]
 /// #[ts(crate = "raclette::ts_rs")]
+/// #[schemars(crate = "raclette::schemars")]
 /// #[serde(rename_all = "camelCase")]
 /// pub struct Todo {
 ///     #[serde(rename = "_id")]
@@ -173,6 +181,9 @@ pub mod db {
 /// assert_eq!(op.items.unwrap().name, "Todo");
 /// ```
 pub use raclette_contract::TS;
+/// schemars, the crate behind [`JsonSchema`] (named in
+/// `#[schemars(crate = "raclette::schemars")]`).
+pub use raclette_contract::schemars;
 /// ts-rs, the crate behind [`TS`] (named in `#[ts(crate = "raclette::ts_rs")]`).
 pub use raclette_contract::ts_rs;
 

@@ -3,12 +3,13 @@ use std::sync::Arc;
 use axum::{
     Router,
     handler::Handler,
-    http::Method,
+    http::{Method, StatusCode},
     routing::{MethodFilter, MethodRouter, on},
 };
 
 use crate::{
-    DataOperation, OperationKind, RouteAccess, RouteInfo, RouteProblem,
+    DataOperation, JsonSchema, OperationKind, RouteAccess, RouteDocs, RouteInfo, RouteProblem,
+    TypeSchema,
     data_operation::DataOperationLayer,
     guard::{PluginRouting, RouteGuard},
 };
@@ -193,6 +194,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
             path: display,
             operation,
             access: RouteAccess::default(),
+            docs: RouteDocs::default(),
         });
         self
     }
@@ -282,6 +284,93 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         match self.infos.last_mut() {
             Some(info) => info.access = access,
             None => self.problems.push(RouteProblem::AccessWithoutRoute),
+        }
+        self
+    }
+
+    /// Describes the route added last in one line, for the OpenAPI
+    /// document (`GET /raclette/openapi.json`).
+    ///
+    /// ```
+    /// async fn health() -> &'static str { "ok" }
+    /// let routes: raclette::Routes = raclette::Routes::new().get("/health", health).summary("Says the plugin is up");
+    /// assert_eq!(routes.infos()[0].docs.summary.as_deref(), Some("Says the plugin is up"));
+    /// ```
+    pub fn summary(self, text: &str) -> Self {
+        self.with_docs("summary", |docs| docs.summary = Some(text.to_owned()))
+    }
+
+    /// Names the Rust type of the JSON body the route added last takes, so
+    /// that the OpenAPI document describes it. The type derives
+    /// [`JsonSchema`] (with `#[schemars(crate = "raclette::schemars")]`).
+    ///
+    /// ```
+    /// use raclette::{Json, JsonSchema, Routes};
+    ///
+    /// /// What `POST /note` takes.
+    /// #[derive(serde::Deserialize, JsonSchema)]
+    /// #[schemars(crate = "raclette::schemars")]
+    /// struct NewNote { text: String }
+    ///
+    /// async fn add(Json(note): Json<NewNote>) -> Json<String> { Json(note.text) }
+    /// let routes: Routes = Routes::new().post("/note", add).accepts::<NewNote>().answers::<String>();
+    /// assert_eq!(routes.infos()[0].docs.body.unwrap().type_name(), std::any::type_name::<NewNote>());
+    /// ```
+    pub fn accepts<B: JsonSchema + ?Sized>(self) -> Self {
+        self.with_docs("accepts", |docs| docs.body = Some(TypeSchema::of::<B>()))
+    }
+
+    /// Names the Rust type of the JSON answer of the route added last (on
+    /// success), for the OpenAPI document; see [`Routes::accepts`]. A data
+    /// operation whose items are named ([`DataOperation::items`]) is
+    /// described from them without it.
+    pub fn answers<R: JsonSchema + ?Sized>(self) -> Self {
+        self.with_docs("answers", |docs| docs.answer = Some(TypeSchema::of::<R>()))
+    }
+
+    /// Declares the status of the success answer of the route added last,
+    /// for the OpenAPI document (otherwise 201 for a create operation, 200
+    /// for a route with a declared answer, any 2xx else).
+    ///
+    /// ```
+    /// use raclette::{Routes, http::StatusCode};
+    ///
+    /// async fn forget() -> StatusCode { StatusCode::NO_CONTENT }
+    /// let routes: Routes = Routes::new().delete("/cache", forget).status(StatusCode::NO_CONTENT);
+    /// assert_eq!(routes.infos()[0].docs.status, Some(204));
+    /// ```
+    pub fn status(self, status: StatusCode) -> Self {
+        self.with_docs("status", |docs| docs.status = Some(status.as_u16()))
+    }
+
+    /// Names a Rust type whose fields are the query parameters of the
+    /// route added last, for the OpenAPI document; see [`Routes::accepts`].
+    ///
+    /// ```
+    /// use raclette::{JsonSchema, Routes, extract::Query};
+    ///
+    /// /// Paging.
+    /// #[derive(serde::Deserialize, JsonSchema)]
+    /// #[schemars(crate = "raclette::schemars")]
+    /// struct Page { limit: Option<u32> }
+    ///
+    /// async fn list(Query(_): Query<Page>) {}
+    /// let routes: Routes = Routes::new().get("/notes", list).query::<Page>();
+    /// assert!(routes.infos()[0].docs.query.is_some());
+    /// ```
+    pub fn query<Q: JsonSchema + ?Sized>(self) -> Self {
+        self.with_docs("query", |docs| docs.query = Some(TypeSchema::of::<Q>()))
+    }
+
+    /// Changes the docs of the route added last.
+    pub(crate) fn with_docs(
+        mut self,
+        call: &'static str,
+        change: impl FnOnce(&mut RouteDocs),
+    ) -> Self {
+        match self.infos.last_mut() {
+            Some(info) => change(&mut info.docs),
+            None => self.problems.push(RouteProblem::DocsWithoutRoute { call }),
         }
         self
     }
@@ -564,6 +653,19 @@ mod tests {
         let routes: Routes = Routes::new().public();
         let (_, _, problems) = routes.into_parts("", &PluginRouting::detached());
         assert_eq!(problems, vec![RouteProblem::AccessWithoutRoute]);
+    }
+
+    #[test]
+    fn docs_before_any_route_are_a_problem() {
+        let routes: Routes = Routes::new().summary("nothing").accepts::<String>();
+        let (_, _, problems) = routes.into_parts("", &PluginRouting::detached());
+        assert_eq!(
+            problems,
+            vec![
+                RouteProblem::DocsWithoutRoute { call: "summary" },
+                RouteProblem::DocsWithoutRoute { call: "accepts" }
+            ]
+        );
     }
 
     #[test]

@@ -100,3 +100,26 @@ test('deep link, sign in, add todos, switch project, sign out', async () => {
   assert.deepEqual(pageErrors, [])
   await context.close()
 })
+
+test('the API reference page lists the todo routes from the binary', async () => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const pageErrors = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  const outside = []
+  page.on('request', (request) => {
+    if (!request.url().startsWith(server.url) && !request.url().startsWith('data:')) outside.push(request.url())
+  })
+
+  await page.goto(`${server.url}/raclette/docs`)
+  await page.waitForURL(`${server.url}/raclette/docs/`)
+  // Swagger UI renders one block per operation, grouped by plugin.
+  const getAll = page.locator('.opblock-get', { hasText: '/plugin/pacifico/todo/todo/all' })
+  await getAll.waitFor()
+  await getAll.locator('.opblock-summary').first().click()
+  await getAll.locator('.parameters').getByText('limit', { exact: true }).waitFor()
+  await page.locator('.opblock-post', { hasText: '/plugin/raclette/core/session' }).first().waitFor()
+  assert.deepEqual(outside, [], 'nothing is fetched from outside the app')
+  assert.deepEqual(pageErrors, [])
+  await context.close()
+})

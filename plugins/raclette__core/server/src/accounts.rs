@@ -61,8 +61,9 @@ impl Roles {
 }
 
 /// A stored user, without the password hash.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS, raclette::JsonSchema)]
 #[ts(crate = "raclette::ts_rs")]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 pub struct UserRecord {
     /// The user's id.

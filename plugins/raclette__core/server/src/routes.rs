@@ -25,8 +25,9 @@ use crate::{
 };
 
 /// A tag of the project, shared by every plugin (`$data.tag.*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS, raclette::JsonSchema)]
 #[ts(crate = "raclette::ts_rs")]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Tag {
     /// What the tag says.
@@ -43,63 +44,98 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
     let accounts = Routes::new()
         .post("/session", sign_in)
         .public()
+        .summary("Signs in with email and password; sets the session cookie")
+        .accepts::<SignIn>()
+        .answers::<SessionInfo>()
         .get("/session", current_session)
         .public()
+        .summary("The signed-in user, their project and the CSRF token; no user when signed out")
+        .answers::<SessionInfo>()
         .delete("/session", sign_out)
+        .summary("Signs out: ends the session")
+        .status(StatusCode::NO_CONTENT)
         .put("/session/project", switch_project)
+        .summary("Switches the session to another project of the user")
+        .accepts::<SwitchProject>()
+        .answers::<SessionInfo>()
         .post("/password", change_password)
+        .summary("Changes the user's password and ends their other sessions")
+        .accepts::<ChangePassword>()
+        .status(StatusCode::NO_CONTENT)
         .data(
             Method::GET,
             "/token/all",
             DataOperation::read("token", "getAll").items::<TokenRecord>(),
             list_tokens,
         )
+        .summary("The user's API tokens (never their secrets)")
+        .answers::<Vec<TokenRecord>>()
         .data(
             Method::POST,
             "/token",
             DataOperation::create("token", "create").items::<TokenRecord>(),
             create_token,
         )
+        .summary("Creates an API token; its secret is in this answer only")
+        .accepts::<NewToken>()
+        .answers::<CreatedToken>()
         .data(
             Method::DELETE,
             "/token/:_id",
             DataOperation::delete_hard("token", "deleteHard"),
             revoke_token,
         )
+        .summary("Revokes one of the user's API tokens")
+        .status(StatusCode::NO_CONTENT)
         .data(
             Method::GET,
             "/user/all",
             DataOperation::read("user", "getAll").items::<UserRecord>(),
             list_users,
         )
+        .summary("The members of the project (every user, for an admin), with their roles")
+        .answers::<Vec<ListedUser>>()
         .data(
             Method::GET,
             "/user/:_id",
             DataOperation::read("user", "get").items::<UserRecord>(),
             get_user,
         )
+        .summary("One member of the project")
+        .answers::<ListedUser>()
         .data(
             Method::PATCH,
             "/user/:_id",
             DataOperation::update("user", "update").items::<UserRecord>(),
             update_user,
         )
+        .summary("Changes a user: the user their display name, an admin anything")
+        .accepts::<UserChange>()
         .data(
             Method::GET,
             "/project/all",
             DataOperation::read("project", "getAll").items::<ProjectSummary>(),
             list_projects,
         )
+        .summary("The user's projects with their roles")
+        .answers::<Vec<ProjectSummary>>()
         .data(
             Method::POST,
             "/project",
             DataOperation::create("project", "create").items::<ProjectSummary>(),
             create_project,
         )
+        .summary("Creates a project with the user as its owner")
+        .accepts::<NewProject>()
         .put("/member", set_member)
         .require("raclette__core.members.manage")
+        .summary("Adds a user to the project, or changes their role")
+        .accepts::<Membership>()
+        .status(StatusCode::NO_CONTENT)
         .delete("/member/:_id", remove_member)
         .require("raclette__core.members.manage")
+        .summary("Removes a user from the project")
+        .status(StatusCode::NO_CONTENT)
         .with_state(core);
     accounts.merge(
         crud(tags)
@@ -158,7 +194,8 @@ async fn session_info(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SignIn {
     email: String,
@@ -262,7 +299,8 @@ async fn sign_out(session: Session) -> Result<StatusCode, HttpError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SwitchProject {
     project: String,
@@ -303,7 +341,8 @@ async fn switch_project(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ChangePassword {
     current_password: String,
@@ -346,7 +385,8 @@ async fn list_tokens(
     Ok(Json(core.tokens.of_user(&principal.record.id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewToken {
     name: String,
@@ -354,7 +394,8 @@ struct NewToken {
     expires_in_days: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 struct CreatedToken {
     #[serde(flatten)]
@@ -398,7 +439,8 @@ async fn revoke_token(
 
 /// A user as a listing shows them, with their role in the request's
 /// project when they have one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 struct ListedUser {
     #[serde(flatten)]
@@ -460,7 +502,8 @@ async fn get_user(
         .ok_or_else(|| HttpError::not_found(format!("no user `{id}` in this project")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UserChange {
     display_name: Option<String>,
@@ -520,7 +563,8 @@ async fn list_projects(
     Ok(Json(core.accounts.projects_of(&principal).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewProject {
     name: String,
@@ -543,7 +587,8 @@ async fn create_project(
     Ok((StatusCode::CREATED, Json(project)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, raclette::JsonSchema)]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Membership {
     email: String,

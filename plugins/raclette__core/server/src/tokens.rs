@@ -19,8 +19,9 @@ use crate::{CoreError, now};
 pub(crate) const PREFIX: &str = "rct_";
 
 /// A token as its owner sees it: never the secret nor its hash.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, raclette::TS, raclette::JsonSchema)]
 #[ts(crate = "raclette::ts_rs")]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
     /// The token's id (to revoke it).

@@ -25,11 +25,12 @@ use serde::{Deserialize, Serialize};
 
 /// One todo: its own fields. Clients get them beside the framework's
 /// (`_id`, `version`, `isDeleted`, `createdAt`, `updatedAt`, `owner`, …).
-///
-/// Its TypeScript declaration (derived with `raclette::TS`) types the data
-/// operations in the generated `.raclette/types/*.d.ts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS)]
+// Its TypeScript declaration (`raclette::TS`) types the data operations in
+// the generated `.raclette/types/*.d.ts`; its JSON Schema
+// (`raclette::JsonSchema`) describes it in the OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, raclette::TS, raclette::JsonSchema)]
 #[ts(crate = "raclette::ts_rs")]
+#[schemars(crate = "raclette::schemars")]
 #[serde(rename_all = "camelCase")]
 pub struct Todo {
     /// What to do.
