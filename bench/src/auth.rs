@@ -198,6 +198,21 @@ pub(crate) async fn run(
     let ids = Arc::new(seed(on.addr, Some(&bearer)).await?);
     seed(off.addr, None).await?;
 
+    // Items written by a user carry its id as `owner` and `lastEditor`
+    // (`null` when anonymous): the signed-in list is longer.
+    let list = format!("{TODO}/all");
+    let (_, off_list) = load::once(off.addr, load::get(&list)).await?;
+    let (_, on_list) = load::once(on.addr, bearer.apply(load::get(&list))).await?;
+    report.line(
+        &section,
+        "GET /todo/all body",
+        format!(
+            "{} bytes signed in, {} bytes with auth off",
+            on_list.len(),
+            off_list.len()
+        ),
+    );
+
     let anonymous = requests(ids.clone(), None);
     let with_cookie = requests(ids.clone(), Some(cookie));
     let with_bearer = requests(ids, Some(bearer));

@@ -17,7 +17,7 @@
 //!   first painted widget in headless Chromium.
 //!
 //! ```text
-//! cargo run --release -p raclette-bench [-- [all|http|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]]
+//! cargo run --release -p raclette-bench [-- [all|http|auth|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]]
 //! ```
 //!
 //! Servers run as child processes of this binary (`raclette-bench child …`),
@@ -80,12 +80,12 @@ fn main() -> ExitCode {
                 }
                 _ => Err("--database needs `sqlite` or `postgres`".to_owned()),
             },
-            "all" | "http" | "startup" | "client" => {
+            "all" | "http" | "auth" | "startup" | "client" => {
                 what = arg.clone();
                 Ok(())
             }
             other => Err(format!(
-                "unknown argument `{other}`; usage: raclette-bench [all|http|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]"
+                "unknown argument `{other}`; usage: raclette-bench [all|http|auth|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]"
             )),
         };
         if let Err(message) = parsed {
@@ -106,6 +106,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         if what == "all" || what == "http" {
             servers::run(&settings, &mut report).await?;
+        }
+        if what == "auth" {
+            servers::run_auth(&settings, &mut report).await?;
         }
         if what == "all" || what == "startup" {
             startup::run(&settings, &mut report).await?;

@@ -397,6 +397,17 @@ async fn todo_section(
     Ok(())
 }
 
+/// Runs the sign-in benchmarks (part of the HTTP ones).
+pub(crate) async fn run_auth(settings: &Settings, report: &mut Report) -> Result<(), String> {
+    if settings.databases.iter().any(|d| d == "sqlite") {
+        crate::auth::run(Database::Sqlite, settings, report).await?;
+    }
+    if settings.databases.iter().any(|d| d == "postgres") {
+        crate::auth::run(Database::Postgres, settings, report).await?;
+    }
+    Ok(())
+}
+
 /// Runs the HTTP benchmarks.
 pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), String> {
     if settings.databases.iter().any(|d| d == "sqlite") {
@@ -405,12 +416,7 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
     if settings.databases.iter().any(|d| d == "postgres") {
         todo_section(Database::Postgres, settings, report).await?;
     }
-    if settings.databases.iter().any(|d| d == "sqlite") {
-        crate::auth::run(Database::Sqlite, settings, report).await?;
-    }
-    if settings.databases.iter().any(|d| d == "postgres") {
-        crate::auth::run(Database::Postgres, settings, report).await?;
-    }
+    run_auth(settings, report).await?;
     let path = |dir: &tempfile::TempDir| {
         dir.path()
             .to_str()

@@ -349,12 +349,17 @@ fn start_problems(err: &StartError) -> Vec<serde_json::Value> {
 }
 
 /// Sets up logging as a generated host does: to stderr, filtered by
-/// `RUST_LOG`, else by `default_filter` (such as `info`).
+/// `RUST_LOG`, else by `default_filter` (such as `info`) with tower-sessions
+/// at `warn`.
 pub fn init_logging(default_filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // tower-sessions opens an `info` span around every
+                // request; it says nothing the request's own span does
+                // not, and costs a span per request.
+                tracing_subscriber::EnvFilter::new(format!("{default_filter},tower_sessions=warn"))
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

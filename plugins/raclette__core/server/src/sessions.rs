@@ -7,7 +7,7 @@
 //! table cannot take over a session. Records read are cached for a few
 //! seconds; changes through this server reach the cache at once.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use raclette::{
@@ -44,7 +44,9 @@ pub(crate) struct SessionAuth {
 #[derive(Clone)]
 pub struct DatabaseStore {
     db: Database,
-    cache: moka::sync::Cache<String, (Record, Option<String>)>,
+    /// Records by session id (not its hash: the hash is only needed to
+    /// reach the database), with the user each signs in.
+    cache: moka::sync::Cache<Id, Arc<(Record, Option<String>)>>,
 }
 
 impl std::fmt::Debug for DatabaseStore {
@@ -82,16 +84,17 @@ impl DatabaseStore {
     /// Ends every session of `user_id` except `keep` (the session making
     /// the request, on a password change).
     pub async fn end_sessions_of(&self, user_id: &str, keep: Option<&Id>) -> Result<(), db::Error> {
-        let keep = keep.map(id_hash).unwrap_or_default();
+        let keep_hash = keep.map(id_hash).unwrap_or_default();
         db::query("DELETE FROM raclette__core_sessions WHERE user_id = $1 AND id_hash <> $2")
             .bind(user_id)
-            .bind(&keep)
+            .bind(&keep_hash)
             .execute(&self.db)
             .await?;
         let user_id = user_id.to_owned();
+        let keep = keep.copied();
         // Closures run lazily inside moka; the predicate only reads.
-        let _ = self.cache.invalidate_entries_if(move |hash, (_, user)| {
-            *hash != keep && user.as_deref() == Some(user_id.as_str())
+        let _ = self.cache.invalidate_entries_if(move |id, entry| {
+            Some(*id) != keep && entry.1.as_deref() == Some(user_id.as_str())
         });
         Ok(())
     }
@@ -125,7 +128,8 @@ impl DatabaseStore {
             .await
             .map_err(backend)?;
         if done.rows_affected() > 0 {
-            self.cache.insert(hash, (record.clone(), user));
+            self.cache
+                .insert(record.id, Arc::new((record.clone(), user)));
             Ok(true)
         } else {
             Ok(false)
@@ -147,11 +151,12 @@ impl SessionStore for DatabaseStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let hash = id_hash(session_id);
         let now = OffsetDateTime::now_utc();
-        if let Some((record, _)) = self.cache.get(&hash) {
-            return Ok((record.expiry_date > now).then_some(record));
+        if let Some(entry) = self.cache.get(session_id) {
+            let record = &entry.0;
+            return Ok((record.expiry_date > now).then(|| record.clone()));
         }
+        let hash = id_hash(session_id);
         let row =
             db::query("SELECT data, expires_at FROM raclette__core_sessions WHERE id_hash = $1")
                 .bind(&hash)
@@ -170,7 +175,8 @@ impl SessionStore for DatabaseStore {
             data: serde_json::from_str(&data).map_err(backend)?,
             expiry_date,
         };
-        self.cache.insert(hash, (record.clone(), user_of(&record)));
+        self.cache
+            .insert(*session_id, Arc::new((record.clone(), user_of(&record))));
         Ok(Some(record))
     }
 
@@ -181,7 +187,7 @@ impl SessionStore for DatabaseStore {
             .execute(&self.db)
             .await
             .map_err(backend)?;
-        self.cache.invalidate(&hash);
+        self.cache.invalidate(session_id);
         Ok(())
     }
 }
