@@ -686,6 +686,163 @@ async fn sign_ins_are_rate_limited(db: Db) {
     );
     portal.user("bob@example.com", false).await;
     assert_eq!(agent.sign_in("bob@example.com", PASSWORD).await.status, 200);
+    // Guessing the current password counts against the same limit.
+    for _ in 0..2 {
+        let wrong = agent
+            .send(
+                "POST",
+                "/plugin/raclette/core/password",
+                Some(json!({ "currentPassword": "a guess at it", "newPassword": "a much better password" })),
+            )
+            .await;
+        assert_eq!(wrong.status, 403, "{}", wrong.text);
+    }
+    let limited = agent
+        .send(
+            "POST",
+            "/plugin/raclette/core/password",
+            Some(json!({ "currentPassword": PASSWORD, "newPassword": "a much better password" })),
+        )
+        .await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.headers.contains_key("retry-after"));
+    portal.stop().await;
+}
+
+/// Being added to someone else's project never moves where a user's
+/// requests land; a project keeps an owner; tokens do not mint tokens; an
+/// admin cannot enter a project that does not exist.
+async fn project_safety(db: Db) {
+    let portal = Portal::start(db, "").await;
+    let accounts = portal.accounts();
+    portal.user("keeper@example.com", false).await;
+    let (mut victim, victim_id) = portal.signed_in("victim@example.com").await;
+    let own = victim
+        .send(
+            "POST",
+            "/plugin/raclette/core/project",
+            Some(json!({ "name": "Acme" })),
+        )
+        .await;
+    assert_eq!(own.status, 201, "{}", own.text);
+    let own_id = own.json["_id"].as_str().unwrap().to_owned();
+    accounts.remove_member("default", &victim_id).await.unwrap();
+
+    // Someone else makes a look-alike project and adds the victim to it.
+    let (mut other, other_id) = portal.signed_in("other@example.com").await;
+    let bait = other
+        .send(
+            "POST",
+            "/plugin/raclette/core/project",
+            Some(json!({ "name": "Acme" })),
+        )
+        .await;
+    let bait_id = bait.json["_id"].as_str().unwrap().to_owned();
+    other.project = Some(bait_id.clone());
+    let added = other
+        .send(
+            "PUT",
+            "/plugin/raclette/core/member",
+            Some(json!({ "email": "victim@example.com", "role": "owner" })),
+        )
+        .await;
+    assert_eq!(added.status, 204, "{}", added.text);
+    let mut again = portal.agent();
+    let signed = again.sign_in("victim@example.com", PASSWORD).await;
+    assert_eq!(
+        signed.json["project"],
+        own_id.as_str(),
+        "the victim lands in the project they joined first: {}",
+        signed.text
+    );
+
+    // The last owner can neither leave nor step down.
+    let (mut loner, loner_id) = portal.signed_in("loner@example.com").await;
+    let solo = loner
+        .send(
+            "POST",
+            "/plugin/raclette/core/project",
+            Some(json!({ "name": "Solo" })),
+        )
+        .await;
+    loner.project = solo.json["_id"].as_str().map(str::to_owned);
+    let step_down = loner
+        .send(
+            "PUT",
+            "/plugin/raclette/core/member",
+            Some(json!({ "email": "loner@example.com", "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(step_down.status, 409, "{}", step_down.text);
+    assert_eq!(step_down.json["field"], "role");
+    let leave = loner
+        .send(
+            "DELETE",
+            &format!("/plugin/raclette/core/member/{loner_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(leave.status, 409, "{}", leave.text);
+    // With a second owner, the first may go.
+    let in_bait = other
+        .send(
+            "DELETE",
+            &format!("/plugin/raclette/core/member/{other_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(in_bait.status, 204, "{}", in_bait.text);
+
+    // A token cannot create tokens.
+    let created = loner
+        .send(
+            "POST",
+            "/plugin/raclette/core/token",
+            Some(json!({ "name": "ci" })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let mut script = portal.agent();
+    script.bearer = created.json["secret"].as_str().map(str::to_owned);
+    let minted = script
+        .send(
+            "POST",
+            "/plugin/raclette/core/token",
+            Some(json!({ "name": "forever" })),
+        )
+        .await;
+    assert_eq!(minted.status, 403, "{}", minted.text);
+
+    // An admin may enter any project that exists, and no other.
+    portal.user("root@example.com", true).await;
+    let mut root = portal.agent();
+    assert_eq!(root.sign_in("root@example.com", PASSWORD).await.status, 200);
+    root.project = Some(own_id.clone());
+    assert_eq!(
+        root.send("GET", "/plugin/pacifico/todo/todo/all", None)
+            .await
+            .status,
+        200
+    );
+    root.project = Some("no-such-project".into());
+    let phantom = root
+        .send(
+            "POST",
+            "/plugin/pacifico/todo/todo",
+            Some(json!({ "name": "lost" })),
+        )
+        .await;
+    assert_eq!(phantom.status, 404, "{}", phantom.text);
+    assert_eq!(phantom.json["field"], "X-Raclette-Project");
+    root.project = None;
+    let switched = root
+        .send(
+            "PUT",
+            "/plugin/raclette/core/session/project",
+            Some(json!({ "project": "no-such-project" })),
+        )
+        .await;
+    assert_eq!(switched.status, 404, "{}", switched.text);
     portal.stop().await;
 }
 
@@ -708,4 +865,5 @@ on_both_databases!(
     tokens_and_disabling,
     password_change_and_expiry,
     sign_ins_are_rate_limited,
+    project_safety,
 );

@@ -34,10 +34,19 @@ pub fn all() -> Vec<EmbeddedPlugin> {
         EmbeddedPlugin {
             folder: "raclette__core",
             manifest: plugin_file!("raclette__core", "raclette.plugin.toml"),
-            migrations: &[(
-                "0001_accounts.sql",
-                plugin_file!("raclette__core", "server/migrations/0001_accounts.sql"),
-            )],
+            migrations: &[
+                (
+                    "0001_accounts.sql",
+                    plugin_file!("raclette__core", "server/migrations/0001_accounts.sql"),
+                ),
+                (
+                    "0002_membership_joined_at.sql",
+                    plugin_file!(
+                        "raclette__core",
+                        "server/migrations/0002_membership_joined_at.sql"
+                    ),
+                ),
+            ],
             server: Some(Arc::new(raclette_core_server::plugin)),
             has_client: false,
             client_files: &[],

@@ -110,10 +110,17 @@ pub struct Principal {
     admin: Option<Arc<User>>,
     /// The request's user in their own project (no roles).
     personal: Arc<User>,
+    /// The project the user joined first.
+    first_joined: Option<String>,
 }
 
 impl Principal {
-    fn new(record: UserRecord, memberships: BTreeMap<String, String>, roles: &Roles) -> Principal {
+    fn new(
+        record: UserRecord,
+        memberships: BTreeMap<String, String>,
+        first_joined: Option<String>,
+        roles: &Roles,
+    ) -> Principal {
         let base = || {
             User::new(record.id.clone(), record.email.clone())
                 .with_display_name(record.display_name.clone())
@@ -138,6 +145,7 @@ impl Principal {
             users,
             admin,
             personal,
+            first_joined,
         }
     }
 
@@ -156,16 +164,16 @@ impl Principal {
     }
 
     /// The project a request runs in when nothing chose one: the
-    /// default project if the user is a member (or an admin), else their
-    /// first project, else a project of their own that nobody else shares.
+    /// default project if the user is a member (or an admin), else the
+    /// project they joined first (so that being added to another project
+    /// later never moves where their writes land), else a project of their
+    /// own that nobody else shares.
     pub fn home_project(&self) -> String {
         if self.memberships.contains_key(raclette::Project::DEFAULT_ID) || self.admin.is_some() {
             return raclette::Project::DEFAULT_ID.to_owned();
         }
-        self.memberships
-            .keys()
-            .next()
-            .cloned()
+        self.first_joined
+            .clone()
             .unwrap_or_else(|| self.personal_project())
     }
 }
@@ -175,6 +183,8 @@ pub struct Accounts {
     db: Database,
     roles: Roles,
     principals: moka::sync::Cache<String, Arc<Principal>>,
+    /// Ids of projects known to exist.
+    projects: moka::sync::Cache<String, ()>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -194,6 +204,7 @@ impl Accounts {
             db,
             roles,
             principals: crate::short_lived_cache(cache_for),
+            projects: moka::sync::Cache::new(10_000),
         }
     }
 
@@ -220,16 +231,27 @@ impl Accounts {
         let Some(record) = self.user(user_id).await? else {
             return Ok(None);
         };
-        let rows =
-            db::query("SELECT project_id, role FROM raclette__core_memberships WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_all(&self.db)
-                .await?;
+        let rows = db::query(
+            "SELECT project_id, role FROM raclette__core_memberships WHERE user_id = $1 \
+             ORDER BY joined_at, project_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.db)
+        .await?;
+        let first_joined = rows
+            .first()
+            .map(|r| r.try_get::<String, _>("project_id"))
+            .transpose()?;
         let memberships = rows
             .iter()
             .map(|r| Ok((r.try_get("project_id")?, r.try_get("role")?)))
             .collect::<Result<_, db::Error>>()?;
-        let principal = Arc::new(Principal::new(record, memberships, &self.roles));
+        let principal = Arc::new(Principal::new(
+            record,
+            memberships,
+            first_joined,
+            &self.roles,
+        ));
         self.principals
             .insert(user_id.to_owned(), principal.clone());
         Ok(Some(principal))
@@ -334,11 +356,12 @@ impl Accounts {
             return Err(CoreError::EmailTaken);
         }
         db::query(
-            "INSERT INTO raclette__core_memberships (project_id, user_id, role) VALUES ($1, $2, $3)",
+            "INSERT INTO raclette__core_memberships (project_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(raclette::Project::DEFAULT_ID)
         .bind(&id)
         .bind(OWNER)
+        .bind(now_micros())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -426,11 +449,12 @@ impl Accounts {
             .execute(&mut *tx)
             .await?;
         db::query(
-            "INSERT INTO raclette__core_memberships (project_id, user_id, role) VALUES ($1, $2, $3)",
+            "INSERT INTO raclette__core_memberships (project_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&id)
         .bind(owner)
         .bind(OWNER)
+        .bind(now_micros())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -443,38 +467,115 @@ impl Accounts {
     }
 
     /// Makes `user_id` a member of `project` with `role` (or changes
-    /// their role).
+    /// their role). Fails with [`CoreError::NoProject`] for an unknown
+    /// project and [`CoreError::LastOwner`] when it would leave the project
+    /// without an owner.
     pub async fn set_member(
         &self,
         project: &str,
         user_id: &str,
         role: &str,
     ) -> Result<(), CoreError> {
-        db::query(
-            "INSERT INTO raclette__core_memberships (project_id, user_id, role) VALUES ($1, $2, $3) \
-             ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(project)
-        .bind(user_id)
-        .bind(role)
-        .execute(&self.db)
-        .await?;
-        self.forget(user_id);
-        Ok(())
+        self.change_membership(project, user_id, Some(role))
+            .await
+            .map(|_| ())
     }
 
-    /// Ends the membership of `user_id` in `project`; whether there was one.
+    /// Ends the membership of `user_id` in `project`; whether there was
+    /// one. Fails like [`Accounts::set_member`].
     pub async fn remove_member(&self, project: &str, user_id: &str) -> Result<bool, CoreError> {
-        let done = db::query(
-            "DELETE FROM raclette__core_memberships WHERE project_id = $1 AND user_id = $2",
+        self.change_membership(project, user_id, None).await
+    }
+
+    /// Sets (`Some(role)`) or ends (`None`) a membership, keeping an owner;
+    /// whether a membership was changed.
+    async fn change_membership(
+        &self,
+        project: &str,
+        user_id: &str,
+        role: Option<&str>,
+    ) -> Result<bool, CoreError> {
+        let mut tx = self.db.begin().await?;
+        // Serializes membership changes of one project: a row lock on
+        // PostgreSQL, the write lock on SQLite. Two owners demoting each
+        // other at once cannot both pass the check below.
+        let found = db::query("UPDATE raclette__core_projects SET name = name WHERE id = $1")
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        if found.rows_affected() == 0 {
+            return Err(CoreError::NoProject(project.to_owned()));
+        }
+        let current: Option<String> = db::query_scalar(
+            "SELECT role FROM raclette__core_memberships WHERE project_id = $1 AND user_id = $2",
         )
         .bind(project)
         .bind(user_id)
-        .execute(&self.db)
+        .fetch_optional(&mut *tx)
         .await?;
+        if current.as_deref() == Some(OWNER) && role != Some(OWNER) {
+            let other_owners: i64 = db::query_scalar(
+                "SELECT COUNT(*) FROM raclette__core_memberships \
+                 WHERE project_id = $1 AND role = $2 AND user_id <> $3",
+            )
+            .bind(project)
+            .bind(OWNER)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if other_owners == 0 {
+                return Err(CoreError::LastOwner);
+            }
+        }
+        let done = match role {
+            Some(role) => {
+                db::query(
+                    "INSERT INTO raclette__core_memberships (project_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+                )
+                .bind(project)
+                .bind(user_id)
+                .bind(role)
+                .bind(now_micros())
+                .execute(&mut *tx)
+                .await?
+            }
+            None => {
+                db::query(
+                    "DELETE FROM raclette__core_memberships WHERE project_id = $1 AND user_id = $2",
+                )
+                .bind(project)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
         self.forget(user_id);
         Ok(done.rows_affected() > 0)
     }
+
+    /// Whether a project with id `id` exists (known ones are remembered:
+    /// projects are never deleted).
+    pub async fn project_exists(&self, id: &str) -> Result<bool, CoreError> {
+        if self.projects.contains_key(id) {
+            return Ok(true);
+        }
+        let found: Option<String> =
+            db::query_scalar("SELECT id FROM raclette__core_projects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db)
+                .await?;
+        if found.is_some() {
+            self.projects.insert(id.to_owned(), ());
+        }
+        Ok(found.is_some())
+    }
+}
+
+/// Now as Unix microseconds: when a membership began.
+fn now_micros() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
 /// Emails are compared without case and surrounding blanks.

@@ -26,6 +26,16 @@ use crate::{
     sessions::{AUTH_KEY, SessionAuth},
 };
 
+/// How the request's user signed in, for routes of this plugin that
+/// accept only one of the two (a new API token needs a session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignedInWith {
+    /// The session cookie.
+    Session,
+    /// An API token.
+    Token,
+}
+
 /// Longest accepted project id in `X-Raclette-Project`.
 const MAX_PROJECT_ID: usize = 200;
 
@@ -63,7 +73,9 @@ pub(crate) fn csrf_matches(sent: Option<&HeaderValue>, expected: &str) -> bool {
 
 async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
     let failed = |err: crate::CoreError| HttpError::from(err).into_response();
-    let (principal, chosen): (Arc<Principal>, Option<String>) = if let Some(secret) =
+    let (principal, chosen, with): (Arc<Principal>, Option<String>, SignedInWith) = if let Some(
+        secret,
+    ) =
         bearer(request.headers())
     {
         let refused = || unauthorized("the API token is unknown, revoked or expired");
@@ -75,7 +87,7 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             .ok_or_else(refused)?;
         let principal = core.accounts.principal(&user_id).await.map_err(failed)?;
         match principal {
-            Some(p) if !p.record.disabled => (p, None),
+            Some(p) if !p.record.disabled => (p, None, SignedInWith::Token),
             _ => return Err(unauthorized("this account is disabled")),
         }
     } else {
@@ -111,7 +123,7 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             .await
             .map_err(failed)?
         {
-            Some(p) if !p.record.disabled => (p, auth.project),
+            Some(p) if !p.record.disabled => (p, auth.project, SignedInWith::Session),
             // A deleted or disabled user's session signs nobody in.
             _ => return Ok(()),
         }
@@ -135,6 +147,21 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             .filter(|id| principal.user_in(id).is_some())
             .unwrap_or_else(|| principal.home_project()),
     };
+    let member =
+        principal.memberships.contains_key(&project) || project == principal.personal_project();
+    // An admin may enter any project, but only one that exists.
+    if !member
+        && principal.record.is_admin
+        && !core
+            .accounts
+            .project_exists(&project)
+            .await
+            .map_err(failed)?
+    {
+        return Err(HttpError::not_found(format!("no project `{project}`"))
+            .with_field("X-Raclette-Project")
+            .into_response());
+    }
     let Some(user) = principal.user_in(&project) else {
         return Err(HttpError::new(
             StatusCode::FORBIDDEN,
@@ -146,5 +173,6 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
     let extensions = request.extensions_mut();
     extensions.insert(CurrentUser::from(user));
     extensions.insert(Project::new(project));
+    extensions.insert(with);
     Ok(())
 }

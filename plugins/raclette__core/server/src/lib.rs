@@ -102,6 +102,12 @@ pub enum CoreError {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// No project has this id.
+    #[error("no project `{0}`")]
+    NoProject(String),
+    /// The change would leave the project without an owner.
+    #[error("a project keeps at least one owner: make another member owner first")]
+    LastOwner,
 }
 
 impl From<CoreError> for HttpError {
@@ -113,6 +119,8 @@ impl From<CoreError> for HttpError {
                     .with_field(field)
             }
             CoreError::Database(err) => HttpError::from(err),
+            CoreError::NoProject(_) => HttpError::not_found(err.to_string()),
+            CoreError::LastOwner => HttpError::conflict(err.to_string()).with_field("role"),
             other => {
                 raclette::tracing::error!(error = %other, "account operation failed");
                 HttpError::internal("the account operation failed")

@@ -18,7 +18,7 @@ use raclette_contract::{ProjectSummary, SessionInfo, SessionUser};
 use crate::{
     Core, CoreError,
     accounts::{Principal, UserRecord, check_email, normalize_email},
-    authenticate::unauthorized,
+    authenticate::{SignedInWith, unauthorized},
     password,
     sessions::{AUTH_KEY, SessionAuth},
     tokens::{TokenRecord, random_secret},
@@ -59,7 +59,7 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .accepts::<SwitchProject>()
         .answers::<SessionInfo>()
         .post("/password", change_password)
-        .summary("Changes the user's password and ends their other sessions")
+        .summary("Changes the user's password and ends their other sessions; attempts count against the sign-in limits")
         .accepts::<ChangePassword>()
         .status(StatusCode::NO_CONTENT)
         .data(
@@ -76,7 +76,7 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
             DataOperation::create("token", "create").items::<TokenRecord>(),
             create_token,
         )
-        .summary("Creates an API token; its secret is in this answer only")
+        .summary("Creates an API token (signed in with the session, not a token); its secret is in this answer only")
         .accepts::<NewToken>()
         .answers::<CreatedToken>()
         .data(
@@ -313,6 +313,13 @@ async fn switch_project(
     Json(body): Json<SwitchProject>,
 ) -> Result<Json<SessionInfo>, HttpError> {
     let principal = principal_of(&core, &user).await?;
+    let member = principal.memberships.contains_key(&body.project)
+        || body.project == principal.personal_project();
+    if !member && principal.record.is_admin && !core.accounts.project_exists(&body.project).await? {
+        return Err(
+            HttpError::not_found(format!("no project `{}`", body.project)).with_field("project"),
+        );
+    }
     if principal.user_in(&body.project).is_none() {
         return Err(forbidden(format!(
             "you are not a member of project `{}`",
@@ -353,27 +360,44 @@ async fn change_password(
     State(core): Shared,
     user: CurrentUser,
     session: Session,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<ChangePassword>,
-) -> Result<StatusCode, HttpError> {
-    let principal = principal_of(&core, &user).await?;
-    password::check_policy(&body.new_password).map_err(|m| bad("newPassword", m))?;
+) -> Result<StatusCode, Response> {
+    let principal = principal_of(&core, &user)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    password::check_policy(&body.new_password)
+        .map_err(|m| bad("newPassword", m).into_response())?;
+    // Guessing the current password counts like guessing at sign-in.
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    core.limits
+        .attempt(&principal.record.email, address)
+        .map_err(too_many)?;
+    let failed = |e: CoreError| HttpError::from(e).into_response();
     let (_, hash) = core
         .accounts
         .by_email(&principal.record.email)
-        .await?
-        .ok_or_else(|| HttpError::new(StatusCode::UNAUTHORIZED, "sign in first"))?;
-    if !password::verify(body.current_password, Some(hash)).await {
-        return Err(forbidden("the current password is wrong").with_field("currentPassword"));
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| unauthorized("sign in first"))?;
+    if body.current_password.len() > 4 * password::MAX_LENGTH
+        || !password::verify(body.current_password, Some(hash)).await
+    {
+        return Err(forbidden("the current password is wrong")
+            .with_field("currentPassword")
+            .into_response());
     }
     let hash = password::hash(body.new_password)
         .await
-        .map_err(CoreError::Hashing)?;
+        .map_err(|e| failed(CoreError::Hashing(e)))?;
     core.accounts
         .set_password_hash(&principal.record.id, &hash)
-        .await?;
+        .await
+        .map_err(failed)?;
     core.sessions
         .end_sessions_of(&principal.record.id, session.id().as_ref())
-        .await?;
+        .await
+        .map_err(|e| HttpError::from(e).into_response())?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -407,9 +431,17 @@ struct CreatedToken {
 async fn create_token(
     State(core): Shared,
     user: CurrentUser,
+    with: Option<Extension<SignedInWith>>,
     Json(body): Json<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), HttpError> {
     let principal = principal_of(&core, &user).await?;
+    // A token cannot mint more tokens: a short-lived or leaked token must
+    // not become a permanent one.
+    if with.map(|Extension(w)| w) != Some(SignedInWith::Session) {
+        return Err(forbidden(
+            "API tokens are created by a signed-in browser session, not with another token",
+        ));
+    }
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(bad("name", "must be 1 to 100 characters"));
