@@ -726,6 +726,18 @@ async fn project_safety(db: Db) {
         .await;
     assert_eq!(own.status, 201, "{}", own.text);
     let own_id = own.json["_id"].as_str().unwrap().to_owned();
+    // The default project's first account owns it; later ones are members.
+    let session = victim
+        .send("GET", "/plugin/raclette/core/session", None)
+        .await;
+    let default = session.json["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["_id"] == "default")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(default["role"], "member", "{}", session.text);
     accounts.remove_member("default", &victim_id).await.unwrap();
 
     // Someone else makes a look-alike project and adds the victim to it.

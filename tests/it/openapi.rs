@@ -138,6 +138,10 @@ async fn the_document_describes_every_route_and_validates_as_openapi_3_1() {
         patch["required"].is_null(),
         "a patch needs no field: {patch}"
     );
+    assert!(
+        patch["properties"]["isCompleted"]["default"].is_null(),
+        "a field left out of a patch keeps its value: {patch}"
+    );
     assert!(update["responses"]["409"].is_object());
 
     let list = &document["paths"][format!("{todo}/all")]["get"];
@@ -155,6 +159,14 @@ async fn the_document_describes_every_route_and_validates_as_openapi_3_1() {
         list["responses"]["200"]["content"]["application/json"]["schema"]["type"],
         "array"
     );
+    let limit = list["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("limit");
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 1000, "{limit}");
 
     // The core plugin's sign-in: public, its body from the Rust type.
     let sign_in = &document["paths"]["/plugin/raclette/core/session"]["post"];
@@ -164,6 +176,9 @@ async fn the_document_describes_every_route_and_validates_as_openapi_3_1() {
         &sign_in["requestBody"]["content"]["application/json"]["schema"],
     );
     assert_eq!(body["required"], json!(["email", "password"]), "{body}");
+    // Errors a route declares with `fails`.
+    assert!(sign_in["responses"]["401"].is_object(), "{sign_in}");
+    assert!(sign_in["responses"]["429"].is_object(), "{sign_in}");
 
     // The document is valid OpenAPI 3.1.
     let file = app.path().join("openapi.json");

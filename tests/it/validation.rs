@@ -220,6 +220,31 @@ fn the_app_configuration_is_checked_too() {
         Some("plugins.acme__ghost"),
         "unknown plugin `acme__ghost`: there is no folder plugins/acme__ghost",
     );
+    // A misspelled option would otherwise leave the default silently.
+    app.write(
+        "plugins/acme__shop/raclette.plugin.toml",
+        "name = \"shop\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n[options]\ngreeting = \"hi\"\nlimit = 5\n",
+    );
+    app.config("name = \"fixture\"\n[plugins.acme__shop.options]\ngreetng = \"hello\"\n");
+    assert_problem(
+        &problems(&app),
+        "raclette.toml",
+        Some("plugins.acme__shop.options.greetng"),
+        "unknown option `greetng` of plugin `acme__shop`: it declares `greeting`, `limit`",
+    );
+    // Permissions are declared by their short name.
+    app.write(
+        "plugins/acme__shop/raclette.plugin.toml",
+        "name = \"shop\"\nauthor = \"acme\"\nversion = \"1.0.0\"\n[permissions]\n\"acme__shop.read\" = \"See the shop\"\n",
+    );
+    app.config("name = \"fixture\"\n");
+    assert_problem(
+        &problems(&app),
+        "plugins/acme__shop/raclette.plugin.toml",
+        Some("permissions.acme__shop.read"),
+        "declared by their short name (`read`)",
+    );
+    app.plugin("acme__shop", "1.0.0", &[], "");
     app.config("name = \"fixture\"\n[server]\nport = \"eighty\"\n");
     let report = problems(&app);
     assert!(

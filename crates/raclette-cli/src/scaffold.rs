@@ -70,6 +70,12 @@ pub(crate) fn new_plugin(app: &Path, folder: &str) -> Result<(), CliError> {
         )));
     }
     let name = PluginName::parse(folder).map_err(CliError::Message)?;
+    if name.author() == Some(raclette_discovery::BUILTIN_AUTHOR) {
+        return Err(CliError::Message(format!(
+            "`{folder}`: the author name `{author}` is reserved for the framework's built-in plugins; choose another author part than `{author}__`",
+            author = raclette_discovery::BUILTIN_AUTHOR
+        )));
+    }
     let dir = app.join(PLUGINS_DIR).join(folder);
     if dir.exists() {
         return Err(CliError::Message(format!(

@@ -231,6 +231,14 @@ fn new_app_lifecycle_through_the_cli() {
     let bad = run(&app, &["plugin", "new", "Bad Name"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not valid"));
+    let reserved = run(&app, &["plugin", "new", "raclette__x"]);
+    assert!(!reserved.status.success());
+    assert!(
+        String::from_utf8_lossy(&reserved.stderr).contains("reserved for the framework"),
+        "{}",
+        String::from_utf8_lossy(&reserved.stderr)
+    );
+    assert!(!app.join("plugins/raclette__x").exists());
 
     // check
     let out = run(&app, &["check"]);

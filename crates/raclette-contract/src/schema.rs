@@ -23,6 +23,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 ///
 /// let partial = TypeSchema::partial_of::<Note>().generate(&mut generator);
 /// assert!(partial.get("required").is_none());
+/// assert!(partial.as_value()["properties"]["pinned"].get("default").is_none());
 /// ```
 #[derive(Clone, Copy)]
 pub struct TypeSchema {
@@ -61,7 +62,19 @@ impl TypeSchema {
     pub fn generate(&self, generator: &mut SchemaGenerator) -> Schema {
         let mut schema = (self.make)(generator);
         if self.partial {
+            // Every field may be left out, and one left out keeps its value:
+            // no field is required and none has a default.
             schema.remove("required");
+            if let Some(properties) = schema
+                .get_mut("properties")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                for property in properties.values_mut() {
+                    if let Some(property) = property.as_object_mut() {
+                        property.remove("default");
+                    }
+                }
+            }
         }
         schema
     }
@@ -122,4 +135,7 @@ pub struct RouteDocs {
     pub status: Option<u16>,
     /// Its query parameters: the fields of an object schema.
     pub query: Option<TypeSchema>,
+    /// Error answers it may give beyond those the framework knows of, as
+    /// status and when.
+    pub errors: Vec<(u16, String)>,
 }

@@ -335,8 +335,33 @@ pub fn from_sources(
         ));
 
     // Configuration refers to existing plugins.
-    for folder in config.plugins.keys() {
-        if !valid.contains_key(folder) && !invalid_folders.contains(folder) {
+    for (folder, overrides) in &config.plugins {
+        if let Some((_, manifest, _, _)) = valid.get(folder) {
+            // An override must name an option the plugin declares, or a
+            // misspelling would silently leave the default in place.
+            let declared = manifest.options.as_object();
+            for key in overrides.options.keys() {
+                if declared.is_some_and(|d| d.contains_key(key)) {
+                    continue;
+                }
+                let names: Vec<String> = declared
+                    .into_iter()
+                    .flat_map(|d| d.keys().map(|k| format!("`{k}`")))
+                    .collect();
+                let names = if names.is_empty() {
+                    "it declares none".to_owned()
+                } else {
+                    format!("it declares {}", names.join(", "))
+                };
+                report.push(Problem::field(
+                    crate::APP_CONFIG_FILE,
+                    format!("plugins.{folder}.options.{key}"),
+                    format!(
+                        "unknown option `{key}` of plugin `{folder}`: {names} ([options] of {PLUGINS_DIR}/{folder}/{PLUGIN_MANIFEST_FILE})"
+                    ),
+                ));
+            }
+        } else if !invalid_folders.contains(folder) {
             report.push(Problem::field(
                 crate::APP_CONFIG_FILE,
                 format!("plugins.{folder}"),

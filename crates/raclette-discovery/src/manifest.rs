@@ -209,6 +209,17 @@ impl Manifest {
                         ));
                         continue;
                     }
+                    if let Some((prefix, short)) = permission
+                        .split_once('.')
+                        .filter(|(prefix, _)| prefix.contains("__"))
+                    {
+                        problems.push(Problem::field(
+                            file,
+                            &field,
+                            format!("`{permission}` names a plugin folder: permissions are declared by their short name (`{short}`), which the framework prefixes with the plugin's folder (`{prefix}.{short}`)"),
+                        ));
+                        continue;
+                    }
                     match description {
                         toml::Value::String(text) => {
                             permissions.insert(permission.clone(), text.clone());

@@ -303,7 +303,7 @@ impl Builder {
         if self.sign_in && signed_in {
             parameters.push(json!({
                 "name": PROJECT_HEADER, "in": "header", "required": false,
-                "description": "The project (tenant) the request runs in; by default the session's project, else the user's personal project.",
+                "description": "The project (tenant) the request runs in. Without it: the project chosen last in the session, else the user's home project (`default` for its members, else the project they joined first, else a personal project of their own).",
                 "schema": { "type": "string" },
             }));
         }
@@ -400,6 +400,9 @@ impl Builder {
             error("413", "The body is too large.");
         }
         error("500", "The server failed; nothing was changed by halves.");
+        for (status, when) in &docs.errors {
+            error(&status.to_string(), when);
+        }
         operation.insert("responses".into(), Value::Object(responses));
 
         if !signed_in {

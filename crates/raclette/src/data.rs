@@ -413,8 +413,10 @@ where
 )]
 struct ListParams {
     /// Page size, 1 to 1000 (default 100).
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
-    /// Items skipped before the page.
+    /// Items skipped before the page, at most 1,000,000.
+    #[schemars(range(max = 1_000_000))]
     offset: Option<u64>,
     /// The field to sort by, `-field` for descending (default `createdAt`).
     sort: Option<String>,

@@ -144,7 +144,7 @@ pub enum RouteProblem {
     /// `public()` or `require(…)` was called before any route was added.
     #[error("`public` or `require` must follow the route it applies to")]
     AccessWithoutRoute,
-    /// `summary`, `accepts`, `answers`, `status` or `query` was called before any
+    /// `summary`, `accepts`, `answers`, `status`, `fails` or `query` was called before any
     /// route was added.
     #[error("`{call}` must follow the route it describes")]
     DocsWithoutRoute {

@@ -343,6 +343,27 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self.with_docs("status", |docs| docs.status = Some(status.as_u16()))
     }
 
+    /// Declares an error answer of the route added last, for the OpenAPI
+    /// document, beside those the framework knows of (401 and 403 from its
+    /// access, 400 and 404 from its parameters and body, 409 for updates,
+    /// 413, 500).
+    ///
+    /// ```
+    /// use raclette::{Routes, http::StatusCode};
+    ///
+    /// async fn sign_in() {}
+    /// let routes: Routes = Routes::new()
+    ///     .post("/session", sign_in)
+    ///     .public()
+    ///     .fails(StatusCode::TOO_MANY_REQUESTS, "Too many attempts; see Retry-After");
+    /// assert_eq!(routes.infos()[0].docs.errors[0].0, 429);
+    /// ```
+    pub fn fails(self, status: StatusCode, when: &str) -> Self {
+        self.with_docs("fails", |docs| {
+            docs.errors.push((status.as_u16(), when.to_owned()))
+        })
+    }
+
     /// Names a Rust type whose fields are the query parameters of the
     /// route added last, for the OpenAPI document; see [`Routes::accepts`].
     ///

@@ -17,8 +17,10 @@ use wildmatch::WildMatch;
 
 use crate::{CoreError, now};
 
-/// The role of a project's creator, and of users added by the CLI.
+/// The role of a project's creator, and of the first account of the default project.
 pub(crate) const OWNER: &str = "owner";
+/// The role a new account gets in the default project once it has an owner.
+pub(crate) const MEMBER: &str = "member";
 
 /// What each project role may do, expanded from patterns to the
 /// permissions the app's plugins declare.
@@ -325,9 +327,12 @@ impl Accounts {
         Ok(n == 0)
     }
 
-    /// Adds a user with an already hashed password, as owner of the
-    /// default project. Fails with [`CoreError::EmailTaken`] when the email
-    /// is in use.
+    /// Adds a user with an already hashed password to the default project:
+    /// as its owner when it has none yet (or the user is an administrator),
+    /// else as a `member` (a role an app's `[options.roles]` may redefine;
+    /// without it the membership grants nothing), so that a new account
+    /// cannot manage everyone else's membership. Fails with
+    /// [`CoreError::EmailTaken`] when the email is in use.
     pub async fn add_user(
         &self,
         email: &str,
@@ -355,12 +360,24 @@ impl Accounts {
         if inserted.rows_affected() == 0 {
             return Err(CoreError::EmailTaken);
         }
+        let owners: i64 = db::query_scalar(
+            "SELECT COUNT(*) FROM raclette__core_memberships WHERE project_id = $1 AND role = $2",
+        )
+        .bind(raclette::Project::DEFAULT_ID)
+        .bind(OWNER)
+        .fetch_one(&mut *tx)
+        .await?;
+        let role = if is_admin || owners == 0 {
+            OWNER
+        } else {
+            MEMBER
+        };
         db::query(
             "INSERT INTO raclette__core_memberships (project_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(raclette::Project::DEFAULT_ID)
         .bind(&id)
-        .bind(OWNER)
+        .bind(role)
         .bind(now_micros())
         .execute(&mut *tx)
         .await?;

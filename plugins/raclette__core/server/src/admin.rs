@@ -12,8 +12,9 @@ use crate::{
     UserRecord, accounts::normalize_email, password,
 };
 
-/// Adds a user (owner of the default project; with `admin`, an
-/// administrator). The password must pass the policy.
+/// Adds a user to the default project (its owner if it has none yet, else
+/// a member; with `admin`, an administrator and owner). The password must
+/// pass the policy.
 pub async fn add_user(
     db: &Database,
     email: &str,

@@ -47,6 +47,8 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .summary("Signs in with email and password; sets the session cookie")
         .accepts::<SignIn>()
         .answers::<SessionInfo>()
+        .fails(StatusCode::UNAUTHORIZED, "Wrong email or password (the same answer whether the email exists or not).")
+        .fails(StatusCode::TOO_MANY_REQUESTS, "Too many attempts for this account or address; `Retry-After` says when to try again.")
         .get("/session", current_session)
         .public()
         .summary("The signed-in user, their project and the CSRF token; no user when signed out")
@@ -58,10 +60,13 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .summary("Switches the session to another project of the user")
         .accepts::<SwitchProject>()
         .answers::<SessionInfo>()
+        .fails(StatusCode::FORBIDDEN, "The user is not a member of that project.")
         .post("/password", change_password)
         .summary("Changes the user's password and ends their other sessions; attempts count against the sign-in limits")
         .accepts::<ChangePassword>()
         .status(StatusCode::NO_CONTENT)
+        .fails(StatusCode::FORBIDDEN, "The current password is wrong.")
+        .fails(StatusCode::TOO_MANY_REQUESTS, "Too many attempts for this account or address; `Retry-After` says when to try again.")
         .data(
             Method::GET,
             "/token/all",
@@ -79,6 +84,7 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .summary("Creates an API token (signed in with the session, not a token); its secret is in this answer only")
         .accepts::<NewToken>()
         .answers::<CreatedToken>()
+        .fails(StatusCode::FORBIDDEN, "Signed in with an API token: tokens are created from a browser session.")
         .data(
             Method::DELETE,
             "/token/:_id",
@@ -132,10 +138,13 @@ pub(crate) fn routes(core: Arc<Core>, tags: &Collection<Tag>) -> Routes {
         .summary("Adds a user to the project, or changes their role")
         .accepts::<Membership>()
         .status(StatusCode::NO_CONTENT)
+        .fails(StatusCode::NOT_FOUND, "No user has that email.")
+        .fails(StatusCode::CONFLICT, "The change would leave the project without an owner.")
         .delete("/member/:_id", remove_member)
         .require("raclette__core.members.manage")
         .summary("Removes a user from the project")
         .status(StatusCode::NO_CONTENT)
+        .fails(StatusCode::CONFLICT, "The user is the project's last owner.")
         .with_state(core);
     accounts.merge(
         crud(tags)
