@@ -33,6 +33,7 @@
 mod accounts;
 pub mod admin;
 mod authenticate;
+mod layer;
 mod limits;
 mod password;
 mod routes;
@@ -58,6 +59,8 @@ pub const PROJECT_HEADER: &str = "x-raclette-project";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "raclette_session";
+/// Where this plugin's routes are, with the trailing `/`.
+pub(crate) const ROUTE_PREFIX: &str = "/plugin/raclette/core/";
 /// The variable that makes `raclette dev` create the development account
 /// on an empty database.
 pub const DEV_ACCOUNT_VARIABLE: &str = "RACLETTE_DEV_ACCOUNT";
@@ -199,25 +202,26 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             options.sign_ins_per_minute_per_address,
         ),
     });
-    // The session layer first: it must see the request before the
-    // middleware that reads the session.
-    app.app_layer(
-        tower_sessions::SessionManagerLayer::new(core.sessions.clone())
-            .with_name(SESSION_COOKIE)
-            .with_http_only(true)
-            .with_same_site(tower_sessions::cookie::SameSite::Lax)
-            .with_secure(options.secure_cookie)
-            .with_expiry(tower_sessions::Expiry::OnInactivity(
-                tower_sessions::cookie::time::Duration::hours(i64::from(options.session_hours)),
-            )),
-    );
+    // Sessions outside, the middleware that reads them inside; both only
+    // for requests that can be signed in (see `layer`).
     let for_layer = core.clone();
-    app.app_layer(raclette::middleware::from_fn(
+    let authenticate = raclette::middleware::from_fn(
         move |request: raclette::http::Request<raclette::Body>,
               next: raclette::middleware::Next| {
             authenticate::authenticate(for_layer.clone(), request, next)
         },
-    ));
+    );
+    let sessions = tower_sessions::SessionManagerLayer::new(core.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(options.secure_cookie)
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::hours(i64::from(options.session_hours)),
+        ));
+    app.app_layer(layer::SignInLayer {
+        full: tower_layer::Stack::new(authenticate, sessions),
+    });
     let tags = app.collection(
         raclette::data::CollectionSpec::<routes::Tag>::new("tag")
             .max_field_size("name", 200)
