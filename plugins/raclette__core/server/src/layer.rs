@@ -9,6 +9,7 @@
 
 use std::{
     convert::Infallible,
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -18,6 +19,7 @@ use raclette::{
     http::{Request, header},
     response::Response,
 };
+use tower::util::{Oneshot, ServiceExt};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -41,38 +43,37 @@ where
     fn layer(&self, inner: S) -> Self::Service {
         SignInService {
             plain: inner.clone(),
-            full: self.full.layer(inner),
+            full: Arc::new(self.full.layer(inner)),
         }
     }
 }
 
-/// The route, reached directly or through the identifying layers.
+/// The route, reached directly or through the identifying layers. The
+/// router clones a route's service for every request: the identifying
+/// stack is shared and cloned only for the requests that take it.
 #[derive(Clone)]
 pub(crate) struct SignInService<S, F> {
     plain: S,
-    full: F,
+    full: Arc<F>,
 }
 
 impl<S, F> Service<Request<Body>> for SignInService<S, F>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
-    F: Service<Request<Body>, Response = Response, Error = Infallible>,
+    F: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<S::Future, F::Future>;
+    type Future = Either<S::Future, Oneshot<F, Request<Body>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Both wrap the same route; either may take the request.
-        match (self.plain.poll_ready(cx), self.full.poll_ready(cx)) {
-            (Poll::Ready(Ok(())), Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
-            _ => Poll::Pending,
-        }
+        // The identifying stack is readied when it takes a request.
+        self.plain.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         if may_sign_in(&request) {
-            Either::Right(self.full.call(request))
+            Either::Right(F::clone(&self.full).oneshot(request))
         } else {
             Either::Left(self.plain.call(request))
         }
