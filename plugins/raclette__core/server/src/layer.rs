@@ -5,7 +5,8 @@
 //! and outside this plugin's own routes is anonymous whatever the layers
 //! would do, so it skips them: no cookie jar, no session, no lookup. That
 //! keeps the cost of the plugin off anonymous traffic (public pages,
-//! health checks, apps with authentication off).
+//! health checks, apps with authentication off). A request with a token
+//! and no session cookie skips the session layer.
 
 use std::{
     convert::Infallible,
@@ -25,46 +26,53 @@ use tower_service::Service;
 
 use crate::SESSION_COOKIE;
 
-/// Wraps each route in `full` (sessions and authentication), used only
-/// for requests that [`may_sign_in`].
+/// Wraps each route in `full` (sessions and authentication) for requests
+/// with a session, and in `token` (authentication alone) for requests with
+/// a token only; see [`credentials`].
 #[derive(Clone)]
-pub(crate) struct SignInLayer<L> {
-    /// The layers that identify a request.
+pub(crate) struct SignInLayer<L, T> {
+    /// The layers that identify a request by its session or token.
     pub(crate) full: L,
+    /// The layer that identifies a request by its token.
+    pub(crate) token: T,
 }
 
-impl<L, S> Layer<S> for SignInLayer<L>
+impl<L, T, S> Layer<S> for SignInLayer<L, T>
 where
     L: Layer<S>,
+    T: Layer<S>,
     S: Clone,
 {
-    type Service = SignInService<S, L::Service>;
+    type Service = SignInService<S, L::Service, T::Service>;
 
     fn layer(&self, inner: S) -> Self::Service {
         SignInService {
             plain: inner.clone(),
-            full: Arc::new(self.full.layer(inner)),
+            full: Arc::new(self.full.layer(inner.clone())),
+            token: Arc::new(self.token.layer(inner)),
         }
     }
 }
 
-/// The route, reached directly or through the identifying layers. The
+/// The route, reached directly or through one of the identifying stacks. The
 /// router clones a route's service for every request: the identifying
 /// stack is shared and cloned only for the requests that take it.
 #[derive(Clone)]
-pub(crate) struct SignInService<S, F> {
+pub(crate) struct SignInService<S, F, T> {
     plain: S,
     full: Arc<F>,
+    token: Arc<T>,
 }
 
-impl<S, F> Service<Request<Body>> for SignInService<S, F>
+impl<S, F, T> Service<Request<Body>> for SignInService<S, F, T>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
     F: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+    T: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<S::Future, Oneshot<F, Request<Body>>>;
+    type Future = Either<S::Future, Either<Oneshot<F, Request<Body>>, Oneshot<T, Request<Body>>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // The identifying stack is readied when it takes a request.
@@ -72,25 +80,45 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        if may_sign_in(&request) {
-            Either::Right(F::clone(&self.full).oneshot(request))
-        } else {
-            Either::Left(self.plain.call(request))
+        match credentials(&request) {
+            Credentials::Session => {
+                Either::Right(Either::Left(F::clone(&self.full).oneshot(request)))
+            }
+            Credentials::Token => {
+                Either::Right(Either::Right(T::clone(&self.token).oneshot(request)))
+            }
+            Credentials::None => Either::Left(self.plain.call(request)),
         }
     }
 }
 
-/// Whether a request carries credentials (a session cookie, an
-/// `Authorization` header) or reaches this plugin's routes, which sign in
-/// and out.
-pub(crate) fn may_sign_in(request: &Request<Body>) -> bool {
-    request.uri().path().starts_with(crate::ROUTE_PREFIX)
-        || request.headers().contains_key(header::AUTHORIZATION)
+/// What a request may be signed in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// A session cookie, or a request to this plugin's routes (which sign
+    /// in and out, and read the session).
+    Session,
+    /// An `Authorization` header and no session cookie.
+    Token,
+    /// Nothing: the request is anonymous.
+    None,
+}
+
+/// What `request` may be signed in with.
+pub(crate) fn credentials(request: &Request<Body>) -> Credentials {
+    let session = request.uri().path().starts_with(crate::ROUTE_PREFIX)
         || request
             .headers()
             .get_all(header::COOKIE)
             .iter()
-            .any(|value| has_session_cookie(value.as_bytes()))
+            .any(|value| has_session_cookie(value.as_bytes()));
+    if session {
+        Credentials::Session
+    } else if request.headers().contains_key(header::AUTHORIZATION) {
+        Credentials::Token
+    } else {
+        Credentials::None
+    }
 }
 
 /// Whether a `Cookie` header value holds the session cookie.
@@ -116,23 +144,38 @@ mod tests {
 
     #[test]
     fn only_requests_that_can_sign_in_take_the_layers() {
-        assert!(!may_sign_in(&request(
-            "/plugin/pacifico/todo/todo/all",
-            &[]
-        )));
-        assert!(!may_sign_in(&request(
-            "/plugin/pacifico/todo/todo/all",
-            &[("cookie", "theme=dark; raclette_sessionx=1")]
-        )));
-        assert!(may_sign_in(&request(
-            "/plugin/pacifico/todo/todo/all",
-            &[("cookie", "theme=dark; raclette_session=abc")]
-        )));
-        assert!(may_sign_in(&request(
-            "/plugin/pacifico/todo/todo/all",
-            &[("authorization", "Bearer rct_x")]
-        )));
-        assert!(may_sign_in(&request("/plugin/raclette/core/session", &[])));
+        let todos = "/plugin/pacifico/todo/todo/all";
+        let of = |path: &str, headers: &[(&str, &str)]| credentials(&request(path, headers));
+        assert_eq!(of(todos, &[]), Credentials::None);
+        assert_eq!(
+            of(todos, &[("cookie", "theme=dark; raclette_sessionx=1")]),
+            Credentials::None
+        );
+        assert_eq!(
+            of(todos, &[("cookie", "theme=dark; raclette_session=abc")]),
+            Credentials::Session
+        );
+        assert_eq!(
+            of(todos, &[("authorization", "Bearer rct_x")]),
+            Credentials::Token
+        );
+        assert_eq!(
+            of(
+                todos,
+                &[
+                    ("authorization", "Bearer rct_x"),
+                    ("cookie", "raclette_session=abc")
+                ]
+            ),
+            Credentials::Session
+        );
+        assert_eq!(
+            of(
+                "/plugin/raclette/core/token",
+                &[("authorization", "Bearer x")]
+            ),
+            Credentials::Session
+        );
         assert_eq!(
             crate::ROUTE_PREFIX,
             format!("{}/", raclette_contract::route_prefix("raclette__core"))

@@ -202,8 +202,9 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             options.sign_ins_per_minute_per_address,
         ),
     });
-    // Sessions outside, the middleware that reads them inside; both only
-    // for requests that can be signed in (see `layer`).
+    // Sessions outside, the middleware that reads them inside, for requests
+    // with a session; the middleware alone for requests with a token only;
+    // nothing for anonymous ones (see `layer`).
     let for_layer = core.clone();
     let authenticate = raclette::middleware::from_fn(
         move |request: raclette::http::Request<raclette::Body>,
@@ -220,7 +221,8 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             tower_sessions::cookie::time::Duration::hours(i64::from(options.session_hours)),
         ));
     app.app_layer(layer::SignInLayer {
-        full: tower_layer::Stack::new(authenticate, sessions),
+        full: tower_layer::Stack::new(authenticate.clone(), sessions),
+        token: authenticate,
     });
     let tags = app.collection(
         raclette::data::CollectionSpec::<routes::Tag>::new("tag")
