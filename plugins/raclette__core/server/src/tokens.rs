@@ -2,7 +2,7 @@
 //! Bearer rct_…`. A token's secret is shown once, when it is created;
 //! only its SHA-256 is stored.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use raclette::{
@@ -35,11 +35,24 @@ pub struct TokenRecord {
     pub expires_at: Option<String>,
 }
 
+/// A token as the cache keeps it.
+#[derive(Debug)]
+struct CachedToken {
+    /// The SHA-256 of the secret, to forget it on revocation.
+    hash: String,
+    /// The owner.
+    user_id: String,
+    /// When it stops working, if ever.
+    expires_at: Option<String>,
+}
+
 /// The app's API tokens.
 pub struct Tokens {
     db: Database,
-    /// User id by secret hash, with the token's expiry.
-    cache: moka::sync::Cache<String, (String, Option<String>)>,
+    /// Tokens looked up lately, by secret: hashing a secret costs more than
+    /// the rest of the lookup, so it is hashed only on a miss. The secret
+    /// is held only as long as the cache keeps it (`cache_seconds`).
+    cache: moka::sync::Cache<String, Arc<CachedToken>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -138,7 +151,9 @@ impl Tokens {
             None => Ok(false),
             Some(row) => {
                 let hash: String = row.try_get("secret_hash")?;
-                self.cache.invalidate(&hash);
+                let _ = self
+                    .cache
+                    .invalidate_entries_if(move |_, token| token.hash == hash);
                 Ok(true)
             }
         }
@@ -149,7 +164,7 @@ impl Tokens {
         let user_id = user_id.to_owned();
         let _ = self
             .cache
-            .invalidate_entries_if(move |_, (user, _)| *user == user_id);
+            .invalidate_entries_if(move |_, token| token.user_id == user_id);
     }
 
     /// The user a bearer `secret` belongs to, unless it is unknown,
@@ -158,10 +173,10 @@ impl Tokens {
         if !secret.starts_with(PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
-        let hash = secret_hash(secret);
-        let found = match self.cache.get(&hash) {
+        let found = match self.cache.get(secret) {
             Some(found) => Some(found),
             None => {
+                let hash = secret_hash(secret);
                 let row = db::query(
                     "SELECT user_id, expires_at FROM raclette__core_tokens WHERE secret_hash = $1",
                 )
@@ -171,17 +186,20 @@ impl Tokens {
                 match row {
                     None => None,
                     Some(row) => {
-                        let found: (String, Option<String>) =
-                            (row.try_get("user_id")?, row.try_get("expires_at")?);
-                        self.cache.insert(hash, found.clone());
+                        let found = Arc::new(CachedToken {
+                            hash,
+                            user_id: row.try_get("user_id")?,
+                            expires_at: row.try_get("expires_at")?,
+                        });
+                        self.cache.insert(secret.to_owned(), found.clone());
                         Some(found)
                     }
                 }
             }
         };
-        Ok(found.and_then(|(user, expires_at)| match expires_at {
-            Some(at) if at <= now() => None,
-            _ => Some(user),
+        Ok(found.and_then(|token| match &token.expires_at {
+            Some(at) if *at <= now() => None,
+            _ => Some(token.user_id.clone()),
         }))
     }
 }
