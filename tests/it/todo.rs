@@ -63,6 +63,29 @@ async fn create_read_update_delete() {
     assert_eq!(patched.status, 200);
     assert_eq!(patched.json["content"], "2 litres");
     assert_eq!(patched.json["name"], "Buy milk");
+    assert_eq!(patched.json["version"], 2);
+
+    // A patch that changes nothing keeps the version (and the time).
+    for body in [json!({}), json!({"content": "2 litres"})] {
+        let same = call(
+            &server,
+            "PATCH",
+            &format!("{BASE}/todo/{id}"),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(same.status, 200, "{}", same.text);
+        assert_eq!(same.json["version"], 2, "{body}: {}", same.text);
+        assert_eq!(same.json["updatedAt"], patched.json["updatedAt"]);
+    }
+    let stale = call(
+        &server,
+        "PATCH",
+        &format!("{BASE}/todo/{id}"),
+        Some(json!({"version": 1})),
+    )
+    .await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
 
     let checked = call(
         &server,

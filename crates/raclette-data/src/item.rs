@@ -30,7 +30,7 @@ pub struct StoredItem {
     pub owner: Option<String>,
     /// The user who changed it last; `None` for anonymous.
     pub last_editor: Option<String>,
-    /// Starts at 1; every write adds 1.
+    /// Starts at 1; every write that changes the item adds 1.
     pub version: i64,
     /// Soft-deleted.
     pub is_deleted: bool,
@@ -148,7 +148,7 @@ pub struct Item<T> {
     pub owner: Option<String>,
     /// The id of the user who changed it last; `null` for anonymous.
     pub last_editor: Option<String>,
-    /// Starts at 1; every write adds 1. Send it back (`If-Match` or a
+    /// Starts at 1; every write that changes the item adds 1. Send it back (`If-Match` or a
     /// `version` field) to update only what you read.
     #[ts(type = "number")]
     pub version: i64,

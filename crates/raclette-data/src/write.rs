@@ -142,9 +142,17 @@ impl Write {
                         current: Some(Box::new(item)),
                     });
                 }
-                item.doc = self.meta.merge(&item.doc, patch)?;
-                touch(&mut item);
-                Action::Update(item)
+                let doc = self.meta.merge(&item.doc, patch)?;
+                if doc == item.doc {
+                    // Nothing changes (an empty patch, or the values it
+                    // has): the version stays, so readers of it keep
+                    // writing without a needless conflict.
+                    Action::Keep(item)
+                } else {
+                    item.doc = doc;
+                    touch(&mut item);
+                    Action::Update(item)
+                }
             }
             WriteKind::SetDeleted { deleted, .. } => {
                 if item.is_deleted == *deleted {
