@@ -12,7 +12,8 @@ use crate::{
     load::{self, LoadResult, RequestFn},
     report::Report,
     servers::{
-        Database, Server, describe, interleaved, pg_database, portal_copy, portal_copy_with,
+        Database, Server, describe, dir_arg, drop_pg_databases, interleaved, pg_database,
+        portal_copy, portal_copy_with, seed_todos,
     },
 };
 
@@ -38,13 +39,16 @@ struct Credentials {
 }
 
 impl Credentials {
+    /// The headers, as `load::with_headers` takes them.
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
+    }
+
     fn apply(
         &self,
         request: hyper::Request<http_body_util::Full<Bytes>>,
     ) -> hyper::Request<http_body_util::Full<Bytes>> {
-        let headers: Vec<(&'static str, &str)> =
-            self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        load::with_headers(request, &headers)
+        load::with_headers(request, &self.pairs())
     }
 }
 
@@ -93,28 +97,6 @@ async fn api_token(addr: SocketAddr, session: &Credentials) -> Result<Credential
     Ok(Credentials {
         headers: vec![("authorization", format!("Bearer {secret}"))],
     })
-}
-
-/// Creates 100 todos; returns their ids.
-async fn seed(addr: SocketAddr, credentials: Option<&Credentials>) -> Result<Vec<String>, String> {
-    let mut ids = Vec::new();
-    for i in 0..100 {
-        let id = format!("{i:08x}-0000-4000-8000-{i:012x}");
-        let body = serde_json::json!({ "_id": id, "name": format!("todo {i}"), "content": "seeded by the benchmark", "tags": ["bench"] });
-        let mut request = load::post_json(TODO, &body);
-        if let Some(credentials) = credentials {
-            request = credentials.apply(request);
-        }
-        let (status, bytes) = load::once(addr, request).await?;
-        if status != 201 {
-            return Err(format!(
-                "seeding answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ));
-        }
-        ids.push(id);
-    }
-    Ok(ids)
 }
 
 /// The three todo requests, as `credentials` sends them.
@@ -168,12 +150,6 @@ pub(crate) async fn run(
     eprintln!("measuring signed-in todo routes and sign-ins on {db}…");
     let on_app = portal_copy_with(AUTH_ON)?;
     let off_app = portal_copy()?;
-    let path = |dir: &tempfile::TempDir| {
-        dir.path()
-            .to_str()
-            .map(str::to_owned)
-            .ok_or("non-UTF-8 temp path")
-    };
     let pid = std::process::id();
     let urls = match database {
         Database::Sqlite => None,
@@ -185,18 +161,18 @@ pub(crate) async fn run(
     let dev = [("RACLETTE_DEV_ACCOUNT", "1")];
     let (on, off) = match &urls {
         None => (
-            Server::spawn_with_env(&["todo-raclette", &path(&on_app)?], &dev).await?,
-            Server::spawn(&["todo-raclette", &path(&off_app)?]).await?,
+            Server::spawn_with_env(&["todo-raclette", &dir_arg(&on_app)?], &dev).await?,
+            Server::spawn(&["todo-raclette", &dir_arg(&off_app)?]).await?,
         ),
         Some((on_url, off_url)) => (
-            Server::spawn_with_env(&["todo-raclette", &path(&on_app)?, on_url], &dev).await?,
-            Server::spawn(&["todo-raclette", &path(&off_app)?, off_url]).await?,
+            Server::spawn_with_env(&["todo-raclette", &dir_arg(&on_app)?, on_url], &dev).await?,
+            Server::spawn(&["todo-raclette", &dir_arg(&off_app)?, off_url]).await?,
         ),
     };
     let cookie = sign_in(on.addr).await?;
     let bearer = api_token(on.addr, &cookie).await?;
-    let ids = Arc::new(seed(on.addr, Some(&bearer)).await?);
-    seed(off.addr, None).await?;
+    let ids = Arc::new(seed_todos(on.addr, 100, &bearer.pairs()).await?);
+    seed_todos(off.addr, 100, &[]).await?;
 
     // Items written by a user carry its id as `owner` and `lastEditor`
     // (`null` when anonymous): the signed-in list is longer.
@@ -262,17 +238,11 @@ pub(crate) async fn run(
     on.stop().await?;
     off.stop().await?;
     if urls.is_some() {
-        let admin = sqlx::PgPool::connect(crate::servers::PG_ADMIN)
-            .await
-            .map_err(|e| e.to_string())?;
-        for side in ["on", "off"] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS raclette_bench_{pid}_{side} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await
-            .map_err(|e| e.to_string())?;
-        }
+        drop_pg_databases(&[
+            format!("raclette_bench_{pid}_on"),
+            format!("raclette_bench_{pid}_off"),
+        ])
+        .await?;
     }
     Ok(())
 }

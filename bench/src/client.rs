@@ -135,7 +135,7 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), String> {
     let app = portal_copy()?;
     let dir = app.path().to_str().ok_or("non-UTF-8 temp path")?.to_owned();
     let server = Server::spawn(&["todo-raclette", &dir]).await?;
-    seed_todos(server.addr, 100).await?;
+    seed_todos(server.addr, 100, &[]).await?;
     let output = tokio::process::Command::new("node")
         .arg(&script)
         .arg(format!("http://{}/todo", server.addr))

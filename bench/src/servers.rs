@@ -165,14 +165,22 @@ pub(crate) fn generated_app(n: usize) -> Result<tempfile::TempDir, String> {
     Ok(dir)
 }
 
-/// Creates `n` todos with fixed ids (the same in every database); returns the ids.
-pub(crate) async fn seed_todos(addr: SocketAddr, n: usize) -> Result<Vec<String>, String> {
+/// Creates `n` todos with fixed ids (the same in every database), sending
+/// `headers` (credentials); returns the ids.
+pub(crate) async fn seed_todos(
+    addr: SocketAddr,
+    n: usize,
+    headers: &[(&'static str, &str)],
+) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let id = format!("{i:08x}-0000-4000-8000-{i:012x}");
         let body = serde_json::json!({ "_id": id, "name": format!("todo {i}"), "content": "seeded by the benchmark", "tags": ["bench"] });
-        let (status, bytes) =
-            load::once(addr, load::post_json("/plugin/pacifico/todo/todo", &body)).await?;
+        let request = load::with_headers(
+            load::post_json("/plugin/pacifico/todo/todo", &body),
+            headers,
+        );
+        let (status, bytes) = load::once(addr, request).await?;
         if status != 201 {
             return Err(format!(
                 "seeding answered {status}: {}",
@@ -263,7 +271,7 @@ pub(crate) enum Database {
     Postgres,
 }
 
-pub(crate) const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh PostgreSQL database for one server of the benchmark.
 pub(crate) async fn pg_database(name: &str) -> Result<String, String> {
@@ -281,6 +289,31 @@ pub(crate) async fn pg_database(name: &str) -> Result<String, String> {
     }
     admin.close().await;
     Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
+}
+
+/// Drops the PostgreSQL databases `names` made by [`pg_database`].
+pub(crate) async fn drop_pg_databases(names: &[String]) -> Result<(), String> {
+    let admin = sqlx::PgPool::connect(PG_ADMIN)
+        .await
+        .map_err(|e| e.to_string())?;
+    for name in names {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    admin.close().await;
+    Ok(())
+}
+
+/// An app folder as a command-line argument.
+pub(crate) fn dir_arg(dir: &tempfile::TempDir) -> Result<String, String> {
+    dir.path()
+        .to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "non-UTF-8 temp path".to_owned())
 }
 
 /// The todo routes of the portal against the ceiling, on `database`.
@@ -305,29 +338,23 @@ async fn todo_section(
     );
     let raclette_app = portal_copy()?;
     let bare_app = portal_copy()?;
-    let path = |dir: &tempfile::TempDir| {
-        dir.path()
-            .to_str()
-            .map(str::to_owned)
-            .ok_or("non-UTF-8 temp path")
-    };
     let (raclette_server, bare_server) = match database {
         Database::Sqlite => (
-            Server::spawn(&["todo-raclette", &path(&raclette_app)?]).await?,
-            Server::spawn(&["todo-bare", &path(&bare_app)?]).await?,
+            Server::spawn(&["todo-raclette", &dir_arg(&raclette_app)?]).await?,
+            Server::spawn(&["todo-bare", &dir_arg(&bare_app)?]).await?,
         ),
         Database::Postgres => {
             let pid = std::process::id();
             let r = pg_database(&format!("raclette_bench_{pid}_r")).await?;
             let b = pg_database(&format!("raclette_bench_{pid}_b")).await?;
             (
-                Server::spawn(&["todo-raclette", &path(&raclette_app)?, &r]).await?,
-                Server::spawn(&["todo-bare", &path(&bare_app)?, &b]).await?,
+                Server::spawn(&["todo-raclette", &dir_arg(&raclette_app)?, &r]).await?,
+                Server::spawn(&["todo-bare", &dir_arg(&bare_app)?, &b]).await?,
             )
         }
     };
-    let ids = Arc::new(seed_todos(raclette_server.addr, 100).await?);
-    seed_todos(bare_server.addr, 100).await?;
+    let ids = Arc::new(seed_todos(raclette_server.addr, 100, &[]).await?);
+    seed_todos(bare_server.addr, 100, &[]).await?;
     let mut raclette = Vec::new();
     let mut bare = Vec::new();
     let mut names = Vec::new();
@@ -381,18 +408,12 @@ async fn todo_section(
     raclette_server.stop().await?;
     bare_server.stop().await?;
     if database == Database::Postgres {
-        let admin = sqlx::PgPool::connect(PG_ADMIN)
-            .await
-            .map_err(|e| e.to_string())?;
         let pid = std::process::id();
-        for side in ["r", "b"] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS raclette_bench_{pid}_{side} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await
-            .map_err(|e| e.to_string())?;
-        }
+        drop_pg_databases(&[
+            format!("raclette_bench_{pid}_r"),
+            format!("raclette_bench_{pid}_b"),
+        ])
+        .await?;
     }
     Ok(())
 }
@@ -417,19 +438,12 @@ pub(crate) async fn run(settings: &Settings, report: &mut Report) -> Result<(), 
         todo_section(Database::Postgres, settings, report).await?;
     }
     run_auth(settings, report).await?;
-    let path = |dir: &tempfile::TempDir| {
-        dir.path()
-            .to_str()
-            .map(str::to_owned)
-            .ok_or("non-UTF-8 temp path")
-    };
-
     eprintln!("measuring one route with 1 and 200 plugins…");
     let section = "plugin count: one route, 1 vs 200 plugins";
     let one_app = generated_app(1)?;
     let many_app = generated_app(200)?;
-    let one = Server::spawn(&["plugins", &path(&one_app)?, "1"]).await?;
-    let many = Server::spawn(&["plugins", &path(&many_app)?, "200"]).await?;
+    let one = Server::spawn(&["plugins", &dir_arg(&one_app)?, "1"]).await?;
+    let many = Server::spawn(&["plugins", &dir_arg(&many_app)?, "200"]).await?;
     // Every request goes to a different plugin of those the server has.
     let make: RequestFn = Arc::new(|i| load::get(&format!("/plugin/gen/p{}/hello", i % 200)));
     let one_make: RequestFn = Arc::new(|_| load::get("/plugin/gen/p0/hello"));

@@ -45,7 +45,7 @@ pub use naming::{
     KEY_PREFIX, author_and_name, channel, client_config_url, client_files_url, folder_of_key,
     full_path, plugin_key, route_prefix,
 };
-pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo};
+pub use operation::{DataOperation, ItemType, OperationKind, RouteAccess, RouteInfo, only_reads};
 pub use schema::{RouteDocs, TypeSchema, openapi_schema_generator};
 pub use session::{ProjectSummary, SessionInfo, SessionUser};
 pub use typescript::TypeScriptDeclarations;

@@ -210,6 +210,25 @@ pub struct RouteInfo {
     pub docs: RouteDocs,
 }
 
+impl RouteInfo {
+    /// Whether the route only reads: its method is `GET`, `HEAD` or
+    /// `OPTIONS` (see [`only_reads`]).
+    pub fn only_reads(&self) -> bool {
+        only_reads(&self.method)
+    }
+}
+
+/// Whether an HTTP method only reads: `GET`, `HEAD` or `OPTIONS`. Every
+/// other method may write (permissions for writes, CSRF tokens).
+///
+/// ```
+/// assert!(raclette_contract::only_reads("GET"));
+/// assert!(!raclette_contract::only_reads("POST"));
+/// ```
+pub fn only_reads(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
 /// Who may call a route. The default is [`RouteAccess::SignedIn`]: with
 /// `[auth] require_authentication = true` (the default) an anonymous
 /// request answers 401.

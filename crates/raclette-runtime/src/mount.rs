@@ -197,11 +197,8 @@ pub(crate) fn listing(
                         .routes
                         .iter()
                         .map(|r| RouteInfo {
-                            method: r.method.clone(),
                             path: raclette_contract::full_path(&prefix, &r.path),
-                            operation: r.operation.clone(),
-                            access: r.access.clone(),
-                            docs: r.docs.clone(),
+                            ..r.clone()
                         })
                         .collect()
                 })

@@ -307,7 +307,7 @@ impl Builder {
                 "schema": { "type": "string" },
             }));
         }
-        if self.sign_in && !only_reads(&route.method) {
+        if self.sign_in && !route.only_reads() {
             parameters.push(json!({
                 "name": CSRF_HEADER, "in": "header", "required": false,
                 "description": "The session's CSRF token: required on writes authenticated by the session cookie.",
@@ -524,11 +524,6 @@ impl Builder {
             })
             .collect()
     }
-}
-
-/// Whether a method only reads.
-fn only_reads(method: &str) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 /// The description of a success status.

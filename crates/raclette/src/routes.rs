@@ -259,14 +259,14 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// assert_eq!(routes.infos()[1].access, RouteAccess::Permission("acme__x.write".into()));
     /// ```
     pub fn require_reads(self, permission: &str) -> Self {
-        self.require_where(permission, only_reads)
+        self.require_where(permission, RouteInfo::only_reads)
     }
 
     /// Requires `permission` for every route added so far that may write
     /// (any method but `GET`, `HEAD` and `OPTIONS`) and has no access of its
     /// own; see [`Routes::require_reads`].
     pub fn require_writes(self, permission: &str) -> Self {
-        self.require_where(permission, |info| !only_reads(info))
+        self.require_where(permission, |info| !info.only_reads())
     }
 
     /// Requires `permission` for the routes `applies` picks among those
@@ -562,11 +562,6 @@ impl Routes<()> {
         self.problems.extend(other.problems);
         self
     }
-}
-
-/// Whether a route only reads: `GET`, `HEAD` or `OPTIONS`.
-fn only_reads(info: &RouteInfo) -> bool {
-    matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS")
 }
 
 /// Turns a route path into its display form (`:id`) and axum's form (`{id}`).

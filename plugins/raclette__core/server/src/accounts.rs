@@ -572,9 +572,25 @@ impl Accounts {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The request's user of `principal` in `project`, unless they may not
+    /// enter it; an administrator may enter any project that exists, and
+    /// gets [`CoreError::NoProject`] for one that does not.
+    pub async fn user_in(
+        &self,
+        principal: &Principal,
+        project: &str,
+    ) -> Result<Option<Arc<User>>, CoreError> {
+        let member =
+            principal.memberships.contains_key(project) || project == principal.personal_project();
+        if !member && principal.record.is_admin && !self.project_exists(project).await? {
+            return Err(CoreError::NoProject(project.to_owned()));
+        }
+        Ok(principal.user_in(project))
+    }
+
     /// Whether a project with id `id` exists (known ones are remembered:
     /// projects are never deleted).
-    pub async fn project_exists(&self, id: &str) -> Result<bool, CoreError> {
+    async fn project_exists(&self, id: &str) -> Result<bool, CoreError> {
         if self.projects.contains_key(id) {
             return Ok(true);
         }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use raclette::{
     Body, CurrentUser, HttpError, Project,
-    http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -62,10 +62,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn is_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
 /// Whether `sent` is the session's CSRF token, compared in constant time.
 pub(crate) fn csrf_matches(sent: Option<&HeaderValue>, expected: &str) -> bool {
     sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(expected.as_bytes())))
@@ -107,7 +103,7 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
                 return Ok(());
             }
         };
-        if is_write(request.method())
+        if !raclette_contract::only_reads(request.method().as_str())
             && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
         {
             return Err(HttpError::new(
@@ -147,22 +143,16 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             .filter(|id| principal.user_in(id).is_some())
             .unwrap_or_else(|| principal.home_project()),
     };
-    let member =
-        principal.memberships.contains_key(&project) || project == principal.personal_project();
-    // An admin may enter any project, but only one that exists.
-    if !member
-        && principal.record.is_admin
-        && !core
-            .accounts
-            .project_exists(&project)
-            .await
-            .map_err(failed)?
-    {
-        return Err(HttpError::not_found(format!("no project `{project}`"))
-            .with_field("X-Raclette-Project")
-            .into_response());
-    }
-    let Some(user) = principal.user_in(&project) else {
+    let entered = match core.accounts.user_in(&principal, &project).await {
+        Ok(entered) => entered,
+        Err(err @ crate::CoreError::NoProject(_)) => {
+            return Err(HttpError::from(err)
+                .with_field("X-Raclette-Project")
+                .into_response());
+        }
+        Err(err) => return Err(failed(err)),
+    };
+    let Some(user) = entered else {
         return Err(HttpError::new(
             StatusCode::FORBIDDEN,
             format!("you are not a member of project `{project}`"),

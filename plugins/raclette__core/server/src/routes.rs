@@ -322,14 +322,15 @@ async fn switch_project(
     Json(body): Json<SwitchProject>,
 ) -> Result<Json<SessionInfo>, HttpError> {
     let principal = principal_of(&core, &user).await?;
-    let member = principal.memberships.contains_key(&body.project)
-        || body.project == principal.personal_project();
-    if !member && principal.record.is_admin && !core.accounts.project_exists(&body.project).await? {
-        return Err(
-            HttpError::not_found(format!("no project `{}`", body.project)).with_field("project"),
-        );
-    }
-    if principal.user_in(&body.project).is_none() {
+    let entered = core
+        .accounts
+        .user_in(&principal, &body.project)
+        .await
+        .map_err(|err| match err {
+            CoreError::NoProject(_) => HttpError::from(err).with_field("project"),
+            other => HttpError::from(other),
+        })?;
+    if entered.is_none() {
         return Err(forbidden(format!(
             "you are not a member of project `{}`",
             body.project
