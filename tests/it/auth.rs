@@ -12,24 +12,24 @@ use serde_json::{Value, json};
 
 /// Which database a fixture runs on.
 #[derive(Debug, Clone, Copy)]
-enum Db {
+pub(crate) enum Db {
     Sqlite,
     Postgres,
 }
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// The todo example with authentication required, users added straight
 /// to its database.
-struct Portal {
-    server: RunningApp,
+pub(crate) struct Portal {
+    pub(crate) server: RunningApp,
     db: Database,
     pg: Option<PgDatabase>,
     _app: TempApp,
 }
 
 impl Portal {
-    async fn start(db: Db, core_options: &str) -> Portal {
+    pub(crate) async fn start(db: Db, core_options: &str) -> Portal {
         let app = TempApp::new();
         app.config(&format!(
             "name = \"auth\"\n[auth]\nrequire_authentication = true\n\
@@ -64,7 +64,7 @@ impl Portal {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.shutdown().await.expect("clean shutdown");
         self.db.close().await;
         if let Some(pg) = self.pg {
@@ -77,26 +77,19 @@ impl Portal {
     }
 
     /// Adds a user (owner of the default project) and returns their id.
-    async fn user(&self, email: &str, admin: bool) -> String {
+    pub(crate) async fn user(&self, email: &str, admin: bool) -> String {
         admin::add_user(&self.db, email, None, PASSWORD, admin)
             .await
             .expect("user added")
             .id
     }
 
-    fn agent(&self) -> Agent {
-        Agent {
-            base: self.server.url(),
-            client: reqwest::Client::new(),
-            cookie: None,
-            csrf: None,
-            bearer: None,
-            project: None,
-        }
+    pub(crate) fn agent(&self) -> Agent {
+        Agent::new(self.server.url())
     }
 
     /// A signed-in agent of a new user, with that user's id.
-    async fn signed_in(&self, email: &str) -> (Agent, String) {
+    pub(crate) async fn signed_in(&self, email: &str) -> (Agent, String) {
         let id = self.user(email, false).await;
         let mut agent = self.agent();
         let reply = agent.sign_in(email, PASSWORD).await;
@@ -107,25 +100,37 @@ impl Portal {
 
 /// A client that keeps the session cookie and CSRF token like a browser
 /// page, or sends a bearer token like a script.
-struct Agent {
+pub(crate) struct Agent {
     base: String,
     client: reqwest::Client,
-    cookie: Option<String>,
+    pub(crate) cookie: Option<String>,
     csrf: Option<String>,
-    bearer: Option<String>,
-    project: Option<String>,
+    pub(crate) bearer: Option<String>,
+    pub(crate) project: Option<String>,
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    json: Value,
-    text: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) json: Value,
+    pub(crate) text: String,
     headers: reqwest::header::HeaderMap,
 }
 
 impl Agent {
-    async fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+    /// A client of the server at `base`, signed out.
+    pub(crate) fn new(base: String) -> Agent {
+        Agent {
+            base,
+            client: reqwest::Client::new(),
+            cookie: None,
+            csrf: None,
+            bearer: None,
+            project: None,
+        }
+    }
+
+    pub(crate) async fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.client.request(
             method,
@@ -172,7 +177,7 @@ impl Agent {
         }
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
         let reply = self
             .send(
                 "POST",
@@ -186,7 +191,7 @@ impl Agent {
         reply
     }
 
-    async fn create_todo(&mut self, name: &str) -> String {
+    pub(crate) async fn create_todo(&mut self, name: &str) -> String {
         let reply = self
             .send(
                 "POST",

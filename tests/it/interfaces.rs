@@ -11,6 +11,7 @@ use std::sync::{
 use raclette::{
     Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Json, Plugin,
     Project, Registrar, Routes, Service, User,
+    events::Events,
     extract::Path,
     http::{Method, Request, StatusCode},
     middleware::map_request,
@@ -153,8 +154,16 @@ fn stranger(app: &mut Registrar) -> raclette::Result<()> {
     Ok(())
 }
 
-fn fixture() -> TempApp {
+/// An app whose own plugin provides the broadcaster, so the built-in
+/// realtime plugin (which would provide one too) is off.
+fn without_realtime() -> TempApp {
     let app = TempApp::new();
+    app.config("name = \"fixture\"\n[plugins.raclette__realtime]\nenabled = false\n");
+    app
+}
+
+fn fixture() -> TempApp {
+    let app = without_realtime();
     app.plugin("acme__live", "1.0.0", &[], "");
     app.plugin("acme__notes", "1.0.0", &[("acme__live", "^1")], "");
     app.plugin("acme__stranger", "1.0.0", &[], "");
@@ -348,7 +357,7 @@ async fn user_project_and_services_reach_handlers_through_extractors() {
 
 #[tokio::test]
 async fn a_second_broadcaster_is_refused_naming_both_plugins() {
-    let app = TempApp::new();
+    let app = without_realtime();
     app.plugin("acme__one", "1.0.0", &[], "");
     app.plugin("acme__two", "1.0.0", &[], "");
     let failure = raclette_tests::start_error(
@@ -396,7 +405,7 @@ async fn todo_as(
 
 #[tokio::test]
 async fn collections_stamp_the_request_context_keep_projects_apart_and_broadcast_their_channels() {
-    let app = TempApp::new();
+    let app = without_realtime();
     app.plugin("acme__live", "1.0.0", &[], "");
     app.with_todo_plugin();
     let recorder = Recorder::default();
@@ -492,4 +501,60 @@ async fn collections_stamp_the_request_context_keep_projects_apart_and_broadcast
         "plugin_pacifico__todo--todoHardDeleted"
     );
     server.shutdown().await.unwrap();
+}
+
+/// An event of one plugin that others listen to.
+#[derive(Clone, Debug, PartialEq)]
+struct Pinged(u64);
+
+#[tokio::test]
+async fn events_reach_every_listener_of_their_type_and_a_failing_listener_is_isolated() {
+    let app = TempApp::new();
+    app.plugin("acme__sender", "1.0.0", &[], "");
+    app.plugin("acme__listener", "1.0.0", &[("acme__sender", "^1")], "");
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let recorded = heard.clone();
+    let server = start(
+        app.app()
+            .plugin("acme__sender", |app: &mut Registrar| {
+                async fn ping(events: Events, Path(n): Path<u64>) -> Json<usize> {
+                    Json(events.emit(Pinged(n)).await)
+                }
+                app.routes(Routes::new().post("/ping/:n", ping))?;
+                Ok(())
+            })
+            .plugin("acme__listener", move |app: &mut Registrar| {
+                let recorded = recorded.clone();
+                app.listen(move |Pinged(n): Pinged| {
+                    let recorded = recorded.clone();
+                    async move { recorded.lock().unwrap().push(n) }
+                });
+                app.listen(|Pinged(n): Pinged| async move {
+                    if n > 0 {
+                        panic!("listener bug");
+                    }
+                });
+                app.listen(|_: Pinged| async move { Err::<(), _>("cannot reach the mail server") });
+                // Another type: never called.
+                app.listen(|text: String| async move { assert!(text.is_empty(), "wrong type") });
+                assert_eq!(app.events().listeners::<Pinged>(), 3);
+                Ok(())
+            }),
+    )
+    .await;
+    let reply = call(&server, "POST", "/plugin/acme/sender/ping/7", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.json,
+        json!(2),
+        "the panicking and the failing listener"
+    );
+    assert_eq!(*heard.lock().unwrap(), vec![7], "the others still ran");
+    let reply = call(&server, "POST", "/plugin/acme/sender/ping/0", None).await;
+    assert_eq!(reply.json, json!(1));
+    assert_eq!(*heard.lock().unwrap(), vec![7, 0]);
+    // The server goes on.
+    let reply = call(&server, "POST", "/plugin/acme/sender/ping/8", None).await;
+    assert_eq!(reply.json, json!(2));
+    server.shutdown().await.expect("clean shutdown");
 }

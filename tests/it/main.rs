@@ -9,6 +9,7 @@ mod durability;
 mod hardening;
 mod interfaces;
 mod openapi;
+mod realtime;
 mod runtime;
 mod todo;
 mod validation;

@@ -4,6 +4,7 @@
 import type { Api } from './api.ts'
 import type { Channel, DataTypeConfig, OperationConfig } from './contract.ts'
 import type { EventBus } from './eventbus.ts'
+import type { RealtimeSocket } from './socket.ts'
 import type { DataStore, Item } from './store.ts'
 
 /** An operation as `data` in `index.ts` declares it: a generated one with `channels` optional. */
@@ -60,6 +61,12 @@ export interface DataContext {
   store: DataStore
   bus: EventBus
   cache: Map<string, unknown>
+  /**
+   * The realtime connection: writes of other pages arrive on the channels of
+   * the types' operations and are merged into the store, and live reads are
+   * fetched again when messages may have been missed.
+   */
+  realtime?: RealtimeSocket
 }
 
 const QUERY_METHODS = new Set(['get', 'head', 'delete', 'options'])
@@ -109,6 +116,7 @@ function operationFor(
     let createdFrom = 0
     let lastParams: Record<string, unknown> = call.params ?? {}
     let storeSubscription: (() => void) | null = null
+    let resyncSubscription: (() => void) | null = null
 
     const notify = () => {
       for (const fn of [...subscribers]) {
@@ -181,11 +189,22 @@ function operationFor(
       },
       subscribe(fn) {
         subscribers.add(fn)
+        if (live && operation.kind === 'read' && ctx.realtime && !resyncSubscription) {
+          // Refetched after a reconnect, so that nothing missed stays missing.
+          resyncSubscription = ctx.realtime.onResync(() => {
+            if (result === null) return
+            state.execute().catch((error) => console.error(`[raclette] ${type}.${name} failed to refresh:`, error))
+          })
+        }
         return () => {
           subscribers.delete(fn)
           if (subscribers.size === 0 && storeSubscription) {
             storeSubscription()
             storeSubscription = null
+          }
+          if (subscribers.size === 0 && resyncSubscription) {
+            resyncSubscription()
+            resyncSubscription = null
           }
         }
       },
@@ -240,7 +259,25 @@ export function createDataApi(ctx: DataContext, cacheScope: string, types: Recor
     api[type] = {}
     for (const [opName, operation] of Object.entries(config.operations)) {
       api[type][opName] = operationFor(ctx, cacheScope, name, opName, config, operation)
+      if (ctx.realtime && operation.kind !== 'read') followChannels(ctx, ctx.realtime, name, config.idKey, operation)
     }
   }
   return api
+}
+
+/** Merges the items other pages write, as they arrive on the operation's channels. */
+function followChannels(
+  ctx: DataContext,
+  realtime: RealtimeSocket,
+  type: string,
+  idKey: string,
+  operation: OperationDeclaration,
+): void {
+  for (const channel of operation.channels ?? []) {
+    realtime.on(channel.channel, (message) => {
+      if (!Array.isArray(message?.items)) return
+      ctx.cache.clear()
+      ctx.store.merge(type, operation.kind, idKey, message.items)
+    })
+  }
 }

@@ -7,6 +7,7 @@ import { createDataApi, mergeDataConfig, type DataApi, type DataTypeDeclaration 
 import { createEventBus, type EventBus } from './eventbus.ts'
 import { Session, SESSION_PATH } from './session.ts'
 import { I18nHub, type I18n, type LocaleStorage, type Translations } from './i18n.ts'
+import { Realtime, REALTIME_PLUGIN, type RealtimeSocket, type SocketFactory } from './socket.ts'
 import { DataStore, GlobalStore, type StateStore } from './store.ts'
 
 /** What a widget's mount function receives. */
@@ -73,6 +74,8 @@ export interface PluginApi {
   $i18n: I18n
   /** Who is signed in, in which project (the built-in core plugin's session). */
   $session: Session
+  /** Realtime channels (the built-in realtime plugin's socket.io connection, shared by all plugins). */
+  $socket: RealtimeSocket
   $components(pluginKey: string, name: string): unknown
   [extra: string]: unknown
 }
@@ -85,6 +88,7 @@ export interface CoreApi {
   i18n: I18nHub
   api: Api
   session: Session
+  realtime: Realtime
   plugins(): LoadedPlugin[]
   usePluginApi(pluginKey: string): PluginApi
 }
@@ -127,6 +131,8 @@ export interface RuntimeOptions {
   storage?: LocaleStorage
   /** Called when the server answers 401 (the shell shows its sign-in page). */
   onUnauthorized?: (path: string) => void
+  /** Opens the realtime connection (default: the vendored socket.io client). */
+  socketFactory?: SocketFactory
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -147,6 +153,8 @@ export class Runtime {
   readonly i18n: I18nHub
   readonly api: Api
   readonly session: Session
+  /** The page's realtime connection (`$socket`). */
+  readonly realtime: Realtime
   /** Called when the server answers 401 to a request other than the session's own. */
   onUnauthorized: ((path: string) => void) | undefined
   readonly cache = new Map<string, unknown>()
@@ -160,6 +168,7 @@ export class Runtime {
     this.i18n = new I18nHub(options.storage ?? defaultStorage())
     this.onUnauthorized = options.onUnauthorized
     this.session = new Session(() => this.api)
+    this.realtime = new Realtime(options.baseUrl ?? '', options.socketFactory)
     this.api = createApi(options.baseUrl ?? '', () => options.fetch ?? globalThis.fetch.bind(globalThis), {
       headers: (method): Record<string, string> => {
         const token = this.session.csrfToken
@@ -211,8 +220,10 @@ export class Runtime {
       console.warn('[raclette] cannot tell who is signed in:', error)
       return null
     })
-    const infos = (await this.api.get<PluginInfo[]>('/raclette/plugins')).filter((p) => p.enabled && p.client)
+    const listed = await this.api.get<PluginInfo[]>('/raclette/plugins')
+    const infos = listed.filter((p) => p.enabled && p.client)
     await session
+    if (listed.some((p) => p.key === REALTIME_PLUGIN && p.enabled)) this.#followSession()
     const fetched = infos.map(async (info) => {
       const client = info.client!
       const [config, entry] = await Promise.all([
@@ -234,6 +245,28 @@ export class Runtime {
     return this.plugins()
   }
 
+  /**
+   * Keeps the realtime connection in step with the session: on while someone
+   * is signed in (or the app signs no one in), connected again after a
+   * sign-in or a project switch, off after signing out.
+   */
+  #followSession(): void {
+    let current: string | null = null
+    const follow = () => {
+      const session = this.session
+      const wanted = session.user !== null || !session.available
+      const key = wanted ? `${session.user?._id ?? ''}/${session.project ?? ''}` : null
+      if (key === current) return
+      const before = current
+      current = key
+      if (key === null) this.realtime.stop()
+      else if (before === null) void this.realtime.start()
+      else void this.realtime.restart()
+    }
+    this.session.subscribe(follow)
+    follow()
+  }
+
   /** Registers one plugin's client half and runs its `install`. */
   async register(info: PluginInfo, config: ClientConfig, definition: PluginClientDefinition): Promise<LoadedPlugin> {
     const key = info.key
@@ -242,7 +275,11 @@ export class Runtime {
     const prefix = `[${key}]`
     const api: PluginApi = {
       pluginKey: key,
-      $data: createDataApi({ api: this.api, store: this.dataStore, bus: this.eventbus, cache: this.cache }, key, types),
+      $data: createDataApi(
+        { api: this.api, store: this.dataStore, bus: this.eventbus, cache: this.cache, realtime: this.realtime },
+        key,
+        types,
+      ),
       $eventbus: this.eventbus,
       $store: this.store.namespace(key),
       $log: {
@@ -254,6 +291,7 @@ export class Runtime {
       $api: this.api,
       $i18n: this.i18n.forPlugin(key),
       $session: this.session,
+      $socket: this.realtime,
       $components: (pluginKey, name) => {
         const components = this.#plugins.get(pluginKey)?.definition.exportComponents ?? {}
         if (!(name in components)) throw new Error(`$components: plugin "${pluginKey}" exports no component "${name}"`)
@@ -304,6 +342,7 @@ export class Runtime {
         i18n: this.i18n,
         api: this.api,
         session: this.session,
+        realtime: this.realtime,
         plugins: () => this.plugins(),
         usePluginApi: (k) => this.usePluginApi(k),
       }

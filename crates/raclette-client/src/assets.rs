@@ -1,5 +1,10 @@
 //! The browser runtime (`@raclette/client`) and the shell, embedded in the
 //! binary (read from the source tree in debug builds).
+//!
+//! Beside the runtime's TypeScript, `socket.io.esm.min.js` is the browser
+//! build of `socket.io-client` (the version pinned in the repository's
+//! `package.json`, without its source-map comment; a client unit test checks
+//! that it is that file), served as it is.
 
 use std::{borrow::Cow, sync::OnceLock};
 
@@ -11,6 +16,7 @@ use sha2::{Digest, Sha256};
 #[folder = "runtime/"]
 #[include = "*.ts"]
 #[include = "*.css"]
+#[include = "*.min.js"]
 #[exclude = "*.d.ts"]
 struct Runtime;
 

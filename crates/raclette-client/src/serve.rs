@@ -173,7 +173,13 @@ async fn runtime(
     if let Some(stem) = module.strip_suffix(".js") {
         let name = format!("{stem}.ts");
         let Some(source) = assets::runtime_file(&name) else {
-            return not_found(&file);
+            // A vendored module (the socket.io client), served as it is.
+            return match (assets::runtime_file(module), form) {
+                (Some(code), Form::Code) if module.ends_with(".min.js") => {
+                    respond(&headers, content_type(module), text(code.into_owned()))
+                }
+                _ => not_found(&file),
+            };
         };
         let map_url = format!("/raclette/runtime/{stem}.js.map");
         let shown = format!("raclette/runtime/{name}");

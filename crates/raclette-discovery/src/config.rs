@@ -39,7 +39,16 @@ pub struct AppConfig {
     /// Per-plugin settings, keyed by plugin folder name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// `[realtime]`: the short form of `[plugins.raclette__realtime.options]`
+    /// (moved there by [`AppConfig::parse`]).
+    #[serde(default)]
+    realtime: Option<toml::Table>,
 }
+
+/// Top-level tables of `raclette.toml` that are the options of a built-in
+/// plugin: `[realtime] adapter = "redis"` is
+/// `[plugins.raclette__realtime.options] adapter = "redis"`.
+pub(crate) const OPTION_SECTIONS: &[(&str, &str)] = &[("realtime", "raclette__realtime")];
 
 /// `[server]`: where the app listens, which host names it answers, and the
 /// limits that keep slow or idle clients from holding its connections.
@@ -366,10 +375,18 @@ fn yes() -> bool {
 
 impl AppConfig {
     /// Parses the text of `raclette.toml`.
+    ///
+    /// A section of [`OPTION_SECTIONS`] becomes its plugin's options:
+    ///
+    /// ```
+    /// let config = raclette_discovery::AppConfig::parse("[realtime]\nadapter = \"redis\"").unwrap();
+    /// let options = &config.plugins["raclette__realtime"].options;
+    /// assert_eq!(options["adapter"].as_str(), Some("redis"));
+    /// ```
     pub fn parse(text: &str) -> Result<AppConfig, Problem> {
         let value: toml::Value =
             toml::from_str(text).map_err(|err| toml_problem(APP_CONFIG_FILE, text, &err))?;
-        serde_path_to_error::deserialize(value).map_err(|err| {
+        let mut config: AppConfig = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
             let message = err.into_inner().to_string();
             if path == "." {
@@ -377,7 +394,28 @@ impl AppConfig {
             } else {
                 Problem::field(APP_CONFIG_FILE, path, message)
             }
-        })
+        })?;
+        if let Some(section) = config.realtime.take() {
+            let (name, folder) = OPTION_SECTIONS[0];
+            let plugin = config
+                .plugins
+                .entry(folder.to_owned())
+                .or_insert_with(|| PluginConfig {
+                    enabled: true,
+                    options: toml::Table::new(),
+                });
+            if !plugin.options.is_empty() {
+                return Err(Problem::field(
+                    APP_CONFIG_FILE,
+                    name,
+                    format!(
+                        "[{name}] and [plugins.{folder}.options] both set {folder}'s options: keep one"
+                    ),
+                ));
+            }
+            plugin.options = section;
+        }
+        Ok(config)
     }
 
     /// Whether the plugin in `folder` is enabled (plugins are enabled unless

@@ -52,6 +52,14 @@ pub fn all() -> Vec<EmbeddedPlugin> {
             client_files: &[],
         },
         EmbeddedPlugin {
+            folder: "raclette__realtime",
+            manifest: plugin_file!("raclette__realtime", "raclette.plugin.toml"),
+            migrations: &[],
+            server: Some(Arc::new(raclette_realtime_server::plugin)),
+            has_client: false,
+            client_files: &[],
+        },
+        EmbeddedPlugin {
             folder: "raclette__home",
             manifest: plugin_file!("raclette__home", "raclette.plugin.toml"),
             migrations: &[],

@@ -58,6 +58,7 @@ pub(crate) async fn mount(
     }
     let mut services = ServiceRegistry::default();
     let broadcaster = BroadcasterSlot::default();
+    let events = raclette::events::Events::default();
     let app_plugins: Arc<[PluginSummary]> = model
         .plugins
         .iter()
@@ -110,7 +111,7 @@ pub(crate) async fn mount(
             dependencies: plugin.all_dependencies.clone(),
             app_plugins: app_plugins.clone(),
         };
-        let mut registrar = __private::registrar(seed, &mut services, &broadcaster);
+        let mut registrar = __private::registrar(seed, &mut services, &broadcaster, &events);
         if let Some(entry) = entry {
             let built = span.in_scope(|| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| entry.build(&mut registrar)))
@@ -173,6 +174,7 @@ pub(crate) async fn mount(
             services.clone(),
             plugin.all_dependencies.clone(),
             broadcaster.clone(),
+            events.clone(),
         ));
     }
     Ok(mounted)

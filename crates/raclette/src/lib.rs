@@ -56,6 +56,7 @@ mod context;
 pub mod data;
 mod data_operation;
 mod error;
+pub mod events;
 mod guard;
 mod hooks;
 mod http_error;

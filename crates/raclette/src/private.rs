@@ -35,11 +35,13 @@ pub fn registrar<'a>(
     seed: RegistrarSeed,
     services: &'a mut ServiceRegistry,
     broadcaster: &BroadcasterSlot,
+    events: &crate::events::Events,
 ) -> Registrar<'a> {
     Registrar {
         seed,
         services,
         broadcaster: broadcaster.clone(),
+        events: events.clone(),
         routes: crate::Routes::new(),
         layers: Vec::new(),
         app_layers: Vec::new(),

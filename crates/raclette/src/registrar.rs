@@ -36,6 +36,7 @@ pub struct Registrar<'a> {
     pub(crate) seed: RegistrarSeed,
     pub(crate) services: &'a mut ServiceRegistry,
     pub(crate) broadcaster: BroadcasterSlot,
+    pub(crate) events: crate::events::Events,
     pub(crate) routes: Routes,
     pub(crate) layers: Vec<LayerFn>,
     pub(crate) app_layers: Vec<LayerFn>,
@@ -419,6 +420,51 @@ impl<'a> Registrar<'a> {
     /// ```
     pub fn broadcaster(&self) -> Broadcast {
         Broadcast::new(self.seed.info.clone(), self.broadcaster.clone())
+    }
+
+    /// Calls `listener` with a copy of every event of type `E` that any
+    /// plugin emits ([`crate::events`]), in a task of its own. It may return
+    /// nothing or a `Result`; an error or a panic is logged and the other
+    /// listeners go on.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// #[derive(Clone)]
+    /// struct OrderPlaced { id: String }
+    ///
+    /// app.listen(|order: OrderPlaced| async move {
+    ///     raclette::tracing::info!(order = %order.id, "placed");
+    ///     Ok::<(), std::io::Error>(())
+    /// });
+    /// # }
+    /// ```
+    pub fn listen<E, F, Fut>(&mut self, listener: F) -> &mut Self
+    where
+        E: Clone + Send + Sync + 'static,
+        F: Fn(E) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: crate::events::ListenerOutcome,
+    {
+        self.events.listen(self.seed.info.folder(), listener);
+        self
+    }
+
+    /// The app's event bus, to emit events from hooks and background tasks
+    /// (handlers take [`crate::events::Events`] as an extractor).
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// #[derive(Clone)]
+    /// struct Started;
+    /// let events = app.events();
+    /// app.on_mounted(move || async move {
+    ///     events.emit(Started);
+    ///     Ok(())
+    /// });
+    /// # }
+    /// ```
+    pub fn events(&self) -> crate::events::Events {
+        self.events.clone()
     }
 
     /// Every plugin of the app, enabled or not, in dependency order: what

@@ -7,7 +7,8 @@ use std::{collections::BTreeSet, ops::Deref, sync::Arc};
 use axum::{extract::FromRequestParts, http::request::Parts};
 
 use crate::{
-    Broadcast, HttpError, PluginInfo, broadcast::BroadcasterSlot, services::ServiceRegistry,
+    Broadcast, HttpError, PluginInfo, broadcast::BroadcasterSlot, events::Events,
+    services::ServiceRegistry,
 };
 
 /// One plugin's view of the app, attached to each of its requests as an
@@ -24,6 +25,7 @@ struct ScopeInner {
     /// dependency, direct or not.
     allowed: BTreeSet<String>,
     broadcaster: BroadcasterSlot,
+    events: Events,
 }
 
 impl PluginScope {
@@ -34,6 +36,7 @@ impl PluginScope {
         services: Arc<ServiceRegistry>,
         mut allowed: BTreeSet<String>,
         broadcaster: BroadcasterSlot,
+        events: Events,
     ) -> Self {
         allowed.insert(info.folder().to_owned());
         PluginScope {
@@ -42,6 +45,7 @@ impl PluginScope {
                 services,
                 allowed,
                 broadcaster,
+                events,
             }),
         }
     }
@@ -63,6 +67,10 @@ impl PluginScope {
 
     pub(crate) fn broadcast(&self) -> Broadcast {
         Broadcast::new(self.inner.info.clone(), self.inner.broadcaster.clone())
+    }
+
+    pub(crate) fn events(&self) -> Events {
+        self.inner.events.clone()
     }
 
     pub(crate) fn has_broadcaster(&self) -> bool {

@@ -105,13 +105,17 @@ function setAuth(dir, auth) {
   fs.writeFileSync(file, section.test(config) ? config.replace(section, auth) : `${config}\n${auth}`)
 }
 
-/** Starts the fixture server on `dir` (with `env` added to its environment); resolves to `{ url, stop }`. */
-export function startServer(dir, env = {}) {
+/**
+ * Starts the fixture server on `dir` (with `env` added to its environment,
+ * on the database at `database` when given); resolves to `{ url, stop }`.
+ */
+export function startServer(dir, env = {}, database = undefined) {
   const binary = path.join(targetDir, 'debug', 'fixture-server')
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: build it with \`cargo build -p raclette-tests --bin fixture-server\``)
   }
-  const child = spawn(binary, ['--app', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', ...env } })
+  const args = ['--app', dir, ...(database ? ['--database', database] : [])]
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', ...env } })
   let output = ''
   return new Promise((resolve, reject) => {
     const onData = (chunk) => {

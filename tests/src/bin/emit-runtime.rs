@@ -18,6 +18,17 @@ fn main() -> ExitCode {
     }
     let mut written = Vec::new();
     for name in raclette_client::runtime_files() {
+        if name.ends_with(".min.js") {
+            // A vendored module, served as it is.
+            let code = raclette_client::runtime_file(&name).expect("listed runtime file");
+            let target = out.join(&name);
+            if let Err(error) = std::fs::write(&target, code.as_bytes()) {
+                eprintln!("cannot write {}: {error}", target.display());
+                return ExitCode::FAILURE;
+            }
+            written.push(target);
+            continue;
+        }
         let Some(stem) = name.strip_suffix(".ts") else {
             continue;
         };

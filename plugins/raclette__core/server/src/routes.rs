@@ -6,6 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use raclette::{
     CurrentUser, DataOperation, HttpError, Json, Project, Routes,
     data::{Collection, DataError, crud},
+    events::{AccessEnded, Events},
     extract::{ConnectInfo, Extension, Path, State},
     http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
@@ -303,9 +304,28 @@ async fn current_session(
     ))
 }
 
-async fn sign_out(session: Session) -> Result<StatusCode, HttpError> {
+async fn sign_out(
+    session: Session,
+    user: CurrentUser,
+    events: Events,
+) -> Result<StatusCode, HttpError> {
     session.flush().await.map_err(session_failed)?;
+    access_ended(&events, &user);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells the other plugins (the realtime plugin closes the user's sockets)
+/// that `user`'s access ended or narrowed.
+fn access_ended(events: &Events, user: &CurrentUser) {
+    if let Some(id) = user.id() {
+        ended(events, id);
+    }
+}
+
+fn ended(events: &Events, user: &str) {
+    drop(events.emit(AccessEnded {
+        user: user.to_owned(),
+    }));
 }
 
 #[derive(Debug, Deserialize, raclette::JsonSchema)]
@@ -369,6 +389,7 @@ struct ChangePassword {
 async fn change_password(
     State(core): Shared,
     user: CurrentUser,
+    events: Events,
     session: Session,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<ChangePassword>,
@@ -408,6 +429,7 @@ async fn change_password(
         .end_sessions_of(&principal.record.id, session.id().as_ref())
         .await
         .map_err(|e| HttpError::from(e).into_response())?;
+    access_ended(&events, &user);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -469,10 +491,12 @@ async fn create_token(
 async fn revoke_token(
     State(core): Shared,
     user: CurrentUser,
+    events: Events,
     Path(id): Path<String>,
 ) -> Result<StatusCode, HttpError> {
     let principal = principal_of(&core, &user).await?;
     if core.tokens.revoke(&principal.record.id, &id).await? {
+        access_ended(&events, &user);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(HttpError::not_found(format!("you have no token `{id}`")))
@@ -556,6 +580,7 @@ struct UserChange {
 async fn update_user(
     State(core): Shared,
     user: CurrentUser,
+    events: Events,
     Path(id): Path<String>,
     Json(body): Json<UserChange>,
 ) -> Result<Json<UserRecord>, HttpError> {
@@ -593,6 +618,7 @@ async fn update_user(
         // Access ends at once: sessions deleted, cached tokens forgotten.
         core.sessions.end_sessions_of(&id, None).await?;
         core.tokens.forget_user(&id);
+        ended(&events, &id);
     }
     Ok(Json(updated))
 }
@@ -662,9 +688,11 @@ async fn set_member(
 async fn remove_member(
     State(core): Shared,
     project: Project,
+    events: Events,
     Path(id): Path<String>,
 ) -> Result<StatusCode, HttpError> {
     if core.accounts.remove_member(project.id(), &id).await? {
+        ended(&events, &id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(HttpError::not_found(format!(

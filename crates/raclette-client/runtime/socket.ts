@@ -1,0 +1,221 @@
+// `$socket`: the page's one socket.io connection to the realtime plugin,
+// shared by every plugin. Messages arrive as socket.io events named by
+// their channel (`plugin_pacifico__todo--todoCreated`).
+
+import type { ManagerOptions, Socket, SocketOptions } from './socket.io.esm.min.js'
+
+/** Where the realtime plugin serves socket.io (the client's `path` option). */
+export const SOCKET_PATH = '/plugin/raclette/realtime/socket.io'
+
+/** The key of the plugin that serves realtime; without it enabled there is no connection. */
+export const REALTIME_PLUGIN = 'plugin_raclette__realtime'
+
+/** Sent by the server when this page missed messages: live reads are fetched again. */
+export const RESYNC_EVENT = 'raclette:resync'
+
+/** A message on a channel, as the server's `BroadcastMessage` sends it. */
+export interface ChannelMessage<T = Record<string, unknown>> {
+  /** The full channel name, `<plugin key>--<event>`. */
+  channelKey: string
+  /** The plugin that sent it. */
+  pluginKey: string
+  /** The event, such as `todoCreated`. */
+  event: string
+  /** The project it belongs to (always this page's). */
+  project: string
+  /** The items written. */
+  items: T[]
+}
+
+/** Where the connection stands. */
+export type ConnectionState = 'off' | 'connecting' | 'connected' | 'disconnected'
+
+/** Opens a socket.io connection (the vendored `io`, or a fake in tests). */
+export type SocketFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket | Promise<Socket>
+
+/** `$socket`: listen to channels, send events, follow the connection. */
+export interface RealtimeSocket {
+  /** Where the connection stands. */
+  readonly state: ConnectionState
+  /** Calls `cb` with every message on `channelKey`; returns the unsubscribe. */
+  on<T = Record<string, unknown>>(channelKey: string, cb: (message: ChannelMessage<T>) => void): () => void
+  /** Stops `cb` (or every listener of `channelKey` when no `cb` is given). */
+  off(channelKey: string, cb?: (message: ChannelMessage<any>) => void): void
+  /** Sends an event to the server (dropped while not connected). */
+  emit(event: string, ...args: unknown[]): void
+  /** Calls `cb` on every change of `state`; returns the unsubscribe. */
+  onState(cb: (state: ConnectionState) => void): () => void
+  /** Calls `cb` whenever messages may have been missed (after a reconnect, or when the server says so). */
+  onResync(cb: () => void): () => void
+}
+
+type Listener = (message: ChannelMessage<any>) => void
+
+async function vendoredIo(url: string, options: Partial<ManagerOptions & SocketOptions>): Promise<Socket> {
+  const { io } = await import('./socket.io.esm.min.js')
+  return io(url, options)
+}
+
+/**
+ * The page's realtime connection. It connects on `start()` (the runtime
+ * calls it once the realtime plugin is known to be enabled and the page may
+ * use it), reconnects with backoff by itself, and is restarted on sign-in
+ * and project switches, because the server puts a socket into the project
+ * its connection request ran in.
+ */
+export class Realtime implements RealtimeSocket {
+  #socket: Socket | null = null
+  #opening: Promise<void> | null = null
+  #state: ConnectionState = 'off'
+  #connectedBefore = false
+  #wanted = false
+  readonly #listeners = new Map<string, Set<Listener>>()
+  readonly #stateListeners = new Set<(state: ConnectionState) => void>()
+  readonly #resyncListeners = new Set<() => void>()
+  readonly #baseUrl: string
+  readonly #factory: SocketFactory
+
+  constructor(baseUrl = '', factory: SocketFactory = vendoredIo) {
+    this.#baseUrl = baseUrl
+    this.#factory = factory
+  }
+
+  get state(): ConnectionState {
+    return this.#state
+  }
+
+  /** Connects, unless connected or connecting already. */
+  start(): Promise<void> {
+    this.#wanted = true
+    if (this.#socket || this.#opening) return this.#opening ?? Promise.resolve()
+    this.#setState('connecting')
+    this.#opening = Promise.resolve(
+      this.#factory(this.#baseUrl || globalThis.location?.origin || '', {
+        path: SOCKET_PATH,
+        transports: ['websocket'],
+        withCredentials: true,
+        reconnectionDelay: 500,
+        reconnectionDelayMax: 5000,
+        randomizationFactor: 0.5,
+      }),
+    )
+      .then((socket) => {
+        this.#opening = null
+        if (!this.#wanted) {
+          socket.disconnect()
+          return
+        }
+        this.#attach(socket)
+      })
+      .catch((error) => {
+        this.#opening = null
+        this.#setState('disconnected')
+        console.error('[raclette] realtime is unavailable:', error)
+      })
+    return this.#opening
+  }
+
+  /** Connects again (after sign-in or a project switch): the server sees the new session. */
+  async restart(): Promise<void> {
+    await this.#opening
+    this.#close()
+    if (this.#wanted) await this.start()
+  }
+
+  /** Disconnects and stays off (sign-out). */
+  stop(): void {
+    this.#wanted = false
+    this.#close()
+    this.#setState('off')
+  }
+
+  on<T = Record<string, unknown>>(channelKey: string, cb: (message: ChannelMessage<T>) => void): () => void {
+    let set = this.#listeners.get(channelKey)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(channelKey, set)
+    }
+    set.add(cb as Listener)
+    return () => this.off(channelKey, cb as Listener)
+  }
+
+  off(channelKey: string, cb?: (message: ChannelMessage<any>) => void): void {
+    const set = this.#listeners.get(channelKey)
+    if (!set) return
+    if (cb) set.delete(cb)
+    else set.clear()
+    if (set.size === 0) this.#listeners.delete(channelKey)
+  }
+
+  emit(event: string, ...args: unknown[]): void {
+    if (this.#socket?.connected) this.#socket.emit(event, ...args)
+  }
+
+  onState(cb: (state: ConnectionState) => void): () => void {
+    this.#stateListeners.add(cb)
+    return () => this.#stateListeners.delete(cb)
+  }
+
+  onResync(cb: () => void): () => void {
+    this.#resyncListeners.add(cb)
+    return () => this.#resyncListeners.delete(cb)
+  }
+
+  /** Hands a message to the listeners of its channel (also used by tests). */
+  dispatch(channelKey: string, message: ChannelMessage<any>): void {
+    for (const cb of [...(this.#listeners.get(channelKey) ?? [])]) {
+      try {
+        cb(message)
+      } catch (error) {
+        console.error(`[raclette] listener of ${channelKey} failed:`, error)
+      }
+    }
+  }
+
+  /** Tells every resync listener that messages may have been missed. */
+  resync(): void {
+    for (const cb of [...this.#resyncListeners]) {
+      try {
+        cb()
+      } catch (error) {
+        console.error('[raclette] resync listener failed:', error)
+      }
+    }
+  }
+
+  #attach(socket: Socket): void {
+    this.#socket = socket
+    socket.on('connect', () => {
+      this.#setState('connected')
+      // Anything sent while this page was away is fetched again.
+      if (this.#connectedBefore) this.resync()
+      this.#connectedBefore = true
+    })
+    socket.on('disconnect', (reason: string) => {
+      this.#setState('disconnected')
+      // The server ended this socket (not the network): connect again.
+      if (reason === 'io server disconnect' && this.#wanted) socket.connect()
+    })
+    socket.on('connect_error', () => this.#setState('disconnected'))
+    socket.on(RESYNC_EVENT, () => this.resync())
+    socket.onAny((event: string, message: ChannelMessage<any>) => {
+      if (event !== RESYNC_EVENT) this.dispatch(event, message)
+    })
+  }
+
+  #close(): void {
+    const socket = this.#socket
+    this.#socket = null
+    if (socket) {
+      socket.removeAllListeners()
+      socket.offAny()
+      socket.disconnect()
+    }
+  }
+
+  #setState(state: ConnectionState): void {
+    if (state === this.#state) return
+    this.#state = state
+    for (const cb of [...this.#stateListeners]) cb(state)
+  }
+}

@@ -1,0 +1,241 @@
+//! The sockets of this process: which project each one is in, delivering
+//! messages to them one by one, and telling a client that missed messages
+//! to resync.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use raclette::{BroadcastMessage, Broadcaster, CurrentUser, Project, tracing};
+use serde_json::value::RawValue;
+use socketioxide::{SendError, SocketError, SocketIo, extract::SocketRef, socket::Sid};
+use tokio::sync::mpsc;
+
+use crate::fanout::Fanout;
+
+/// The event a client gets when it missed messages: its queue was full, the
+/// server's outgoing queue overflowed, or Redis was unreachable. The
+/// browser runtime then fetches its live reads again.
+pub const RESYNC_EVENT: &str = "raclette:resync";
+
+/// Messages waiting for the delivery task; past this the newest are
+/// dropped and every socket is told to resync.
+const OUTGOING_QUEUE: usize = 4096;
+
+/// How often a socket whose queue was full is tried again.
+const RETRY_FULL_EVERY: Duration = Duration::from_millis(100);
+
+/// The socket.io room of a project's sockets.
+fn room(project: &str) -> String {
+    format!("project:{project}")
+}
+
+/// The socket.io room of a user's sockets.
+fn user_room(user: &str) -> String {
+    format!("user:{user}")
+}
+
+/// A message ready to send: its socket.io event (the channel key), its
+/// project and its JSON, serialized once for every socket.
+pub(crate) struct Outgoing {
+    pub(crate) plugin_key: String,
+    pub(crate) channel_key: String,
+    pub(crate) project: String,
+    pub(crate) payload: Box<RawValue>,
+}
+
+/// The sockets of this process and how messages reach them.
+pub(crate) struct Hub {
+    io: SocketIo,
+    /// Keys of the enabled plugins: the only channels delivered.
+    enabled: HashSet<String>,
+    outgoing: mpsc::Sender<Arc<Outgoing>>,
+    incoming: Mutex<Option<mpsc::Receiver<Arc<Outgoing>>>>,
+    /// Sockets whose queue was full: they get nothing until they got
+    /// [`RESYNC_EVENT`].
+    lagging: Mutex<HashSet<Sid>>,
+    fanout: OnceLock<Fanout>,
+}
+
+impl Hub {
+    pub(crate) fn new(io: SocketIo, enabled: HashSet<String>) -> Arc<Hub> {
+        let (outgoing, incoming) = mpsc::channel(OUTGOING_QUEUE);
+        Arc::new(Hub {
+            io,
+            enabled,
+            outgoing,
+            incoming: Mutex::new(Some(incoming)),
+            lagging: Mutex::new(HashSet::default()),
+            fanout: OnceLock::new(),
+        })
+    }
+
+    /// Accepts sockets: each joins the project its connection request ran
+    /// in (the sign-in middleware put it there; without one, the default
+    /// project).
+    pub(crate) fn accept_sockets(&self) {
+        self.io.ns("/", async |socket: SocketRef| {
+            let project = socket
+                .req_parts()
+                .extensions
+                .get::<Project>()
+                .cloned()
+                .unwrap_or_default();
+            socket.join(room(project.id()));
+            if let Some(user) = socket.req_parts().extensions.get::<CurrentUser>()
+                && let Some(id) = user.id()
+            {
+                socket.join(user_room(id));
+            }
+        });
+    }
+
+    /// Starts the task that delivers messages; called once the server runs.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let Some(mut incoming) = self.incoming.lock().expect("hub lock").take() else {
+            return;
+        };
+        let hub = self.clone();
+        tokio::spawn(async move {
+            while let Some(message) = incoming.recv().await {
+                hub.deliver_local(&message);
+                if let Some(fanout) = hub.fanout.get() {
+                    fanout.publish(&message);
+                }
+            }
+        });
+    }
+
+    /// Sends every message to the other instances too.
+    pub(crate) fn set_fanout(&self, fanout: Fanout) {
+        let _ = self.fanout.set(fanout);
+    }
+
+    /// Stops accepting and delivering (the server is shutting down).
+    pub(crate) fn close(&self) {
+        if let Some(fanout) = self.fanout.get() {
+            fanout.close();
+        }
+    }
+
+    /// Whether messages of plugin `key` may be delivered.
+    pub(crate) fn is_enabled(&self, key: &str) -> bool {
+        self.enabled.contains(key)
+    }
+
+    /// Hands `message` to the delivery task; never waits.
+    fn send(self: &Arc<Self>, message: BroadcastMessage) {
+        if !self.is_enabled(&message.plugin_key) {
+            tracing::warn!(channel = %message.channel_key, "not delivered: the plugin is not enabled");
+            return;
+        }
+        let payload = match serde_json::value::to_raw_value(&message) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(channel = %message.channel_key, error = %err, "not delivered: the message is not JSON");
+                return;
+            }
+        };
+        let outgoing = Arc::new(Outgoing {
+            plugin_key: message.plugin_key,
+            channel_key: message.channel_key,
+            project: message.project,
+            payload,
+        });
+        if self.outgoing.try_send(outgoing).is_err() {
+            tracing::warn!(
+                "realtime messages arrive faster than they can be delivered; every socket will resync"
+            );
+            self.resync_all();
+        }
+    }
+
+    /// Sends `message` to this process's sockets of its project.
+    pub(crate) fn deliver_local(self: &Arc<Self>, message: &Outgoing) {
+        let sockets = self.io.to(room(&message.project)).sockets();
+        if sockets.is_empty() {
+            return;
+        }
+        let lagging = self.lagging.lock().expect("hub lock").clone();
+        // (Usually empty: cloning it allocates nothing.)
+        for socket in sockets {
+            if lagging.contains(&socket.id) {
+                continue;
+            }
+            match socket.emit(&message.channel_key, &*message.payload) {
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => self.lagging(socket),
+                Err(err) => {
+                    tracing::debug!(socket = %socket.id, error = %err, "not delivered to a socket")
+                }
+                Ok(()) => {}
+            }
+        }
+    }
+
+    /// Tells every socket of this process to resync: messages may have
+    /// been lost on the way.
+    pub(crate) fn resync_all(self: &Arc<Self>) {
+        for socket in self.io.sockets() {
+            if let Err(SendError::Socket(SocketError::InternalChannelFull)) =
+                socket.emit(RESYNC_EVENT, &())
+            {
+                self.lagging(socket);
+            }
+        }
+    }
+
+    /// Closes this process's sockets of `user`: their access ended, so
+    /// their browsers connect again and are authenticated again (or
+    /// refused).
+    pub(crate) fn end_user(&self, user: &str) {
+        for socket in self.io.to(user_room(user)).sockets() {
+            tracing::debug!(socket = %socket.id, "closing a socket whose user's access ended");
+            let _ = socket.disconnect();
+        }
+    }
+
+    /// Closes the sockets of `user` on every instance.
+    pub(crate) fn end_user_everywhere(&self, user: &str) {
+        self.end_user(user);
+        if let Some(fanout) = self.fanout.get() {
+            fanout.end_user(user);
+        }
+    }
+
+    /// `socket`'s queue is full: it gets nothing more until it has room
+    /// for [`RESYNC_EVENT`].
+    fn lagging(self: &Arc<Self>, socket: SocketRef) {
+        if !self.lagging.lock().expect("hub lock").insert(socket.id) {
+            return;
+        }
+        tracing::debug!(socket = %socket.id, "a socket's queue is full; it will be told to resync");
+        let hub = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RETRY_FULL_EVERY).await;
+                match socket.emit(RESYNC_EVENT, &()) {
+                    Err(SendError::Socket(SocketError::InternalChannelFull)) => continue,
+                    _ => break,
+                }
+            }
+            hub.lagging.lock().expect("hub lock").remove(&socket.id);
+        });
+    }
+}
+
+/// The app's broadcaster: hands messages to the hub.
+pub(crate) struct HubBroadcaster(Arc<Hub>);
+
+impl HubBroadcaster {
+    pub(crate) fn new(hub: Arc<Hub>) -> Self {
+        HubBroadcaster(hub)
+    }
+}
+
+impl Broadcaster for HubBroadcaster {
+    fn broadcast(&self, message: BroadcastMessage) {
+        self.0.send(message);
+    }
+}

@@ -1,0 +1,193 @@
+//! Server half of the built-in `raclette__realtime` plugin: socket.io
+//! channels from data operations to browsers.
+//!
+//! The plugin serves socket.io (WebSocket transport) at
+//! `/plugin/raclette/realtime/socket.io/` and provides the app's
+//! [`raclette::Broadcaster`]: every message a data operation or a
+//! [`raclette::Broadcast`] sends reaches the sockets of the message's
+//! project, as the socket.io event named by the channel key
+//! (`plugin_pacifico__todo--todoCreated`) with the message as its argument.
+//!
+//! - **Authenticated like HTTP.** The connection request is an ordinary
+//!   route of this plugin: it carries the session cookie or bearer token,
+//!   passes the app's sign-in middleware and route guard (anonymous
+//!   requests get 401 when authentication is required), and a request
+//!   from another site's page (`Origin` naming another host) gets 403. The
+//!   socket joins the request's project and only ever receives that
+//!   project's messages; the channels of plugins that are not enabled are
+//!   never delivered. When the user's access ends or narrows (sign-out,
+//!   password change, disabled, token revoked, removed from a project: the
+//!   [`raclette::events::AccessEnded`] event), their sockets on every
+//!   instance are closed; the browser connects again and is authenticated
+//!   again, or refused.
+//! - **Several instances.** With `adapter = "redis"` every message is also
+//!   published on a Redis pub/sub channel, and each instance delivers the
+//!   messages of the others to its own sockets. When Redis is unreachable
+//!   HTTP goes on and local delivery too; when it is back, every socket of
+//!   every instance is told to resync.
+//! - **Backpressure.** Each connection has a bounded queue (`queue`
+//!   messages). A socket whose queue is full gets no more messages; as soon
+//!   as it has room again it receives `raclette:resync`, on which the
+//!   browser runtime fetches its live reads again. A slow client never
+//!   holds up the others nor grows the server's memory past its queue.
+//!
+//! Choices: socket.io (the original framework's protocol, so its browser
+//! client works) is `socketioxide`. Between instances the plugin uses Redis
+//! pub/sub through `fred` (which reconnects and subscribes again by itself)
+//! rather than `socketioxide-redis`: that adapter broadcasts to rooms, so a
+//! full queue is reported without naming the socket (and not at all on the
+//! other instances), and while Redis is down it delivers nothing, not even
+//! locally. Delivering to each local socket in turn is what lets the plugin
+//! know which client to tell to resync.
+
+mod fanout;
+mod hub;
+
+use std::{num::NonZeroUsize, time::Duration};
+
+use raclette::{
+    Body, HttpError, Registrar, Routes,
+    events::AccessEnded,
+    http::{Request, StatusCode, header},
+    response::IntoResponse,
+};
+use serde::Deserialize;
+use socketioxide::{SocketIo, TransportType};
+use tower::ServiceExt;
+
+use hub::Hub;
+pub use hub::RESYNC_EVENT;
+
+/// Where browsers connect (socket.io's `path` option).
+pub const SOCKET_PATH: &str = "/plugin/raclette/realtime/socket.io";
+
+/// Options of the plugin (`[realtime]` in `raclette.toml`, the short form
+/// of `[plugins.raclette__realtime.options]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Options {
+    /// Where messages go besides this process.
+    pub adapter: Adapter,
+    /// The Redis server of the `redis` adapter.
+    pub url: String,
+    /// The Redis pub/sub channel of this app.
+    pub channel: String,
+    /// Messages queued per connection.
+    pub queue: NonZeroUsize,
+    /// The largest message a browser may send, in bytes.
+    pub max_payload: u64,
+    /// Seconds between the server's pings.
+    pub ping_interval_seconds: NonZeroUsize,
+    /// Seconds the server waits for a ping's answer.
+    pub ping_timeout_seconds: NonZeroUsize,
+}
+
+/// Where messages go besides this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Adapter {
+    /// One server process: messages stay in it.
+    Memory,
+    /// Several instances: messages are fanned out through Redis pub/sub.
+    Redis,
+}
+
+fn seconds(value: NonZeroUsize) -> Duration {
+    Duration::from_secs(value.get() as u64)
+}
+
+/// Entry point called by the framework.
+pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
+    let options: Options = app.options()?;
+    let enabled = app
+        .app_plugins()
+        .iter()
+        .filter(|plugin| plugin.enabled)
+        .map(|plugin| plugin.key.clone())
+        .collect();
+    let (service, io) = SocketIo::builder()
+        .req_path(SOCKET_PATH)
+        .transports([TransportType::Websocket])
+        .max_buffer_size(options.queue.get())
+        .max_payload(options.max_payload)
+        .ping_interval(seconds(options.ping_interval_seconds))
+        .ping_timeout(seconds(options.ping_timeout_seconds))
+        .build_svc();
+    let hub = Hub::new(io, enabled);
+    hub.accept_sockets();
+    app.provide_broadcaster(hub::HubBroadcaster::new(hub.clone()))?;
+    let ending = hub.clone();
+    app.listen(move |ended: AccessEnded| {
+        let hub = ending.clone();
+        async move { hub.end_user_everywhere(&ended.user) }
+    });
+    let starting = hub.clone();
+    app.on_before_mount(move || async move {
+        if options.adapter == Adapter::Redis {
+            let fanout = fanout::Fanout::connect(&options.url, &options.channel, starting.clone())
+                .await
+                .map_err(|err| {
+                    raclette::Error::Other(
+                        format!(
+                            "raclette__realtime: cannot reach Redis at {} ([realtime] url): {err}",
+                            options.url
+                        )
+                        .into(),
+                    )
+                })?;
+            starting.set_fanout(fanout);
+        }
+        starting.start();
+        Ok(())
+    });
+    app.routes(
+        Routes::new()
+            .get("/socket.io/", move |request: Request<Body>| {
+                let service = service.clone();
+                async move {
+                    if let Err(refused) = same_site(&request) {
+                        return refused.into_response();
+                    }
+                    match service.oneshot(request).await {
+                        Ok(response) => response.map(Body::new),
+                        Err(never) => match never {},
+                    }
+                }
+            })
+            .summary(
+                "Opens a socket.io connection (WebSocket) that receives the project's channels",
+            )
+            .fails(StatusCode::FORBIDDEN, "the page is from another site"),
+    )?;
+    let stop = hub.clone();
+    app.on_before_unmount(move || async move {
+        stop.close();
+        Ok(())
+    });
+    Ok(())
+}
+
+/// Browsers send `Origin` with a WebSocket request; one that names another
+/// host than the request's is another site's page using the user's cookie
+/// (cross-site WebSocket hijacking).
+fn same_site(request: &Request<Body>) -> Result<(), HttpError> {
+    let Some(origin) = request.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|origin| origin.split_once("://"))
+        .map(|(_, rest)| rest);
+    match (origin_host, host) {
+        (Some(origin), Some(host)) if origin.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            "a realtime connection must come from a page of this app (the Origin header names another site)",
+        )
+        .with_field("Origin")),
+    }
+}

@@ -1,0 +1,336 @@
+//! The built-in `raclette__realtime` plugin: socket.io connections
+//! authenticated like HTTP, every data operation's writes delivered to the
+//! sockets of the same project and no other.
+
+use std::time::Duration;
+
+use raclette_runtime::RunningApp;
+use raclette_tests::{PgDatabase, RedisServer, TempApp, socketio::SocketClient, start};
+use serde_json::{Value, json};
+
+use crate::auth::{Agent, Db, PASSWORD, Portal};
+
+const TODO_CREATED: &str = "plugin_pacifico__todo--todoCreated";
+const QUIET: Duration = Duration::from_millis(400);
+const SOON: Duration = Duration::from_secs(5);
+
+/// Opens a socket with the agent's credentials (cookie or bearer token).
+async fn socket_of(portal: &Portal, agent: &Agent) -> SocketClient {
+    let mut headers = Vec::new();
+    if let Some(cookie) = &agent.cookie {
+        headers.push(("cookie", cookie.clone()));
+    }
+    if let Some(token) = &agent.bearer {
+        headers.push(("authorization", format!("Bearer {token}")));
+    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    SocketClient::connect(&portal.server.url(), &headers)
+        .await
+        .unwrap_or_else(|refused| panic!("socket refused: {refused:?}"))
+}
+
+/// The next event named `name`, skipping others.
+async fn next_named(socket: &mut SocketClient, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match socket.event(left).await {
+            Some((event, data)) if event == name => return data,
+            Some(_) => continue,
+            None => panic!("no `{name}` event within {SOON:?}"),
+        }
+    }
+}
+
+async fn writes_reach_their_project_only(db: Db) {
+    let portal = Portal::start(db, "").await;
+    let (mut ada, _) = portal.signed_in("ada@example.com").await;
+    let (mut bob, bob_id) = portal.signed_in("bob@example.com").await;
+    // Bob moves to a project of his own, where Ada is not a member.
+    let project = bob
+        .send(
+            "POST",
+            "/plugin/raclette/core/project",
+            Some(json!({ "name": "Bob's" })),
+        )
+        .await;
+    assert_eq!(project.status, 201, "{}", project.text);
+    let bobs_project = project.json["_id"].as_str().unwrap().to_owned();
+    let switched = bob
+        .send(
+            "PUT",
+            "/plugin/raclette/core/session/project",
+            Some(json!({ "project": bobs_project })),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    let _ = bob_id;
+
+    let mut ada_socket = socket_of(&portal, &ada).await;
+    let mut ada_second_tab = socket_of(&portal, &ada).await;
+    let mut bob_socket = socket_of(&portal, &bob).await;
+
+    let id = ada.create_todo("milk").await;
+    for socket in [&mut ada_socket, &mut ada_second_tab] {
+        let message = next_named(socket, TODO_CREATED).await;
+        assert_eq!(message["channelKey"], TODO_CREATED);
+        assert_eq!(message["pluginKey"], "plugin_pacifico__todo");
+        assert_eq!(message["event"], "todoCreated");
+        assert_eq!(message["project"], "default");
+        assert_eq!(message["items"][0]["_id"], id.as_str(), "{message}");
+        assert_eq!(message["items"][0]["name"], "milk");
+    }
+    // An update broadcasts on both of its channels.
+    let updated = ada
+        .send(
+            "PATCH",
+            &format!("/plugin/pacifico/todo/todo/{id}"),
+            Some(json!({ "name": "oat milk" })),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let names: Vec<String> = ada_socket
+        .events_within(QUIET)
+        .await
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        names.contains(&"plugin_pacifico__todo--todoUpdated".to_owned())
+            && names.contains(&"plugin_pacifico__todo--broadcastDataUpdated".to_owned()),
+        "{names:?}"
+    );
+
+    // Bob's own write reaches him, and nothing of Ada's project ever did.
+    let bobs = bob.create_todo("bob's").await;
+    let first = bob_socket.event(SOON).await.expect("bob's own write");
+    assert_eq!(first.0, TODO_CREATED);
+    assert_eq!(first.1["items"][0]["_id"], bobs.as_str(), "{:?}", first.1);
+    assert_eq!(first.1["project"], bobs_project.as_str());
+    assert!(
+        ada_socket.events_within(QUIET).await.is_empty(),
+        "a write of another project reached Ada"
+    );
+
+    // A bearer token's socket is authenticated like its requests.
+    let token = ada
+        .send(
+            "POST",
+            "/plugin/raclette/core/token",
+            Some(json!({ "name": "script" })),
+        )
+        .await;
+    assert_eq!(token.status, 201, "{}", token.text);
+    let mut script = portal.agent();
+    script.bearer = token.json["secret"].as_str().map(str::to_owned);
+    let mut script_socket = socket_of(&portal, &script).await;
+    let deleted = ada
+        .send("DELETE", &format!("/plugin/pacifico/todo/todo/{id}"), None)
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    let message = next_named(&mut script_socket, "plugin_pacifico__todo--todoDeleted").await;
+    assert_eq!(message["items"][0]["_id"], id.as_str());
+
+    for socket in [ada_socket, ada_second_tab, bob_socket, script_socket] {
+        socket.close().await;
+    }
+    portal.stop().await;
+}
+
+async fn strangers_are_refused(db: Db) {
+    let portal = Portal::start(db, "").await;
+    let base = portal.server.url();
+    let anonymous = SocketClient::connect(&base, &[])
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(anonymous.status, Some(401), "{anonymous:?}");
+    assert!(anonymous.text.contains("sign"), "{anonymous:?}");
+    let forged = SocketClient::connect(&base, &[("authorization", "Bearer rct_forged")])
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(forged.status, Some(401), "{forged:?}");
+
+    // Another site's page cannot use the user's cookie.
+    let (ada, _) = portal.signed_in("ada@example.com").await;
+    let cookie = ada.cookie.clone().expect("cookie");
+    let hijack = SocketClient::connect(
+        &base,
+        &[("cookie", &cookie), ("origin", "https://evil.example")],
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert_eq!(hijack.status, Some(403), "{hijack:?}");
+    assert!(hijack.text.contains("Origin"), "{hijack:?}");
+    let own_page = SocketClient::connect(&base, &[("cookie", &cookie), ("origin", &base)]).await;
+    assert!(own_page.is_ok(), "{:?}", own_page.as_ref().err());
+
+    // Signed out, the open socket is closed and the cookie opens nothing.
+    let mut open = own_page.expect("connected");
+    let mut ada = ada;
+    let out = ada
+        .send("DELETE", "/plugin/raclette/core/session", None)
+        .await;
+    assert_eq!(out.status, 204, "{}", out.text);
+    assert!(
+        open.closed_within(SOON).await,
+        "signing out closes the user's sockets"
+    );
+    let after = SocketClient::connect(&base, &[("cookie", &cookie)])
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(after.status, Some(401), "{after:?}");
+    portal.stop().await;
+}
+
+/// One instance of the portal on a shared PostgreSQL database, fanning
+/// out through `redis`; `with_todo` says whether it has the todo plugin.
+async fn instance(
+    pg: &PgDatabase,
+    redis: &RedisServer,
+    channel: &str,
+    with_todo: bool,
+) -> (RunningApp, TempApp) {
+    let app = TempApp::new();
+    app.config(&format!(
+        "name = \"fanout\"\n[auth]\nrequire_authentication = true\n\
+         [plugins.raclette__core.options]\nsign_ins_per_minute_per_address = 1000\n\
+         sign_ins_per_minute_per_account = 1000\n\
+         [realtime]\nadapter = \"redis\"\nurl = \"{}\"\nchannel = \"{channel}\"\n",
+        redis.url()
+    ));
+    let mut running = if with_todo {
+        app.with_todo_plugin();
+        app.app()
+            .plugin("pacifico__todo", pacifico_todo_server::plugin)
+    } else {
+        app.app()
+    };
+    running = running.database_url(pg.url());
+    (start(running).await, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
+    let mut redis = RedisServer::start().await;
+    let pg = PgDatabase::create().await;
+    let channel = format!("raclette:test:{}", uuid::Uuid::new_v4().simple());
+    let (a, _a_dir) = instance(&pg, &redis, &channel, true).await;
+    let (b, _b_dir) = instance(&pg, &redis, &channel, true).await;
+    // An instance without the todo plugin delivers none of its channels.
+    let (c, _c_dir) = instance(&pg, &redis, &channel, false).await;
+
+    let db = raclette_runtime::database::connect(&pg.url(), false)
+        .await
+        .expect("database");
+    raclette_core_server::admin::add_user(&db, "ada@example.com", None, PASSWORD, false)
+        .await
+        .expect("user");
+    let mut ada = Agent::new(a.url());
+    let signed = ada.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let cookie = ada.cookie.clone().expect("cookie");
+    let connect = |base: String| {
+        let cookie = cookie.clone();
+        async move {
+            SocketClient::connect(&base, &[("cookie", &cookie)])
+                .await
+                .unwrap_or_else(|refused| panic!("socket refused: {refused:?}"))
+        }
+    };
+    let mut on_a = connect(a.url()).await;
+    let mut on_b = connect(b.url()).await;
+    let mut on_c = connect(c.url()).await;
+
+    // A write through A reaches a socket of B.
+    let id = ada.create_todo("written through A").await;
+    let message = next_named(&mut on_b, TODO_CREATED).await;
+    assert_eq!(message["items"][0]["_id"], id.as_str(), "{message}");
+    let message = next_named(&mut on_a, TODO_CREATED).await;
+    assert_eq!(message["items"][0]["_id"], id.as_str(), "{message}");
+    // C hears the core plugin's tag channel, never the todo plugin's.
+    let tag = ada
+        .send(
+            "POST",
+            "/plugin/raclette/core/tag",
+            Some(json!({ "name": "urgent", "color": "red" })),
+        )
+        .await;
+    assert_eq!(tag.status, 201, "{}", tag.text);
+    let first = on_c.event(SOON).await.expect("the tag reaches C");
+    assert_eq!(first.0, "plugin_raclette__core--tagCreated", "{first:?}");
+    assert_eq!(first.1["items"][0]["name"], "urgent");
+
+    // Redis goes away: HTTP goes on, A's own sockets still hear A's writes.
+    redis.kill();
+    let during = ada.create_todo("written while Redis is down").await;
+    let message = next_named(&mut on_a, TODO_CREATED).await;
+    assert_eq!(message["items"][0]["_id"], during.as_str(), "{message}");
+    let listed = ada
+        .send("GET", "/plugin/pacifico/todo/todo/all", None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert!(
+        !on_b
+            .events_within(QUIET)
+            .await
+            .iter()
+            .any(|(name, _)| name == TODO_CREATED),
+        "nothing could reach B without Redis"
+    );
+
+    // Redis is back: B's sockets are told to resync (the browser then
+    // refetches what it missed), and fan-out works again.
+    redis.resume().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match on_b.event(left).await {
+            Some((name, _)) if name == "raclette:resync" => break,
+            Some(_) => continue,
+            None => panic!("B's socket was not told to resync after Redis came back"),
+        }
+    }
+    let mut delivered = false;
+    for attempt in 0..20 {
+        let after = ada
+            .create_todo(&format!("written after Redis is back {attempt}"))
+            .await;
+        let events = on_b.events_within(Duration::from_millis(500)).await;
+        if events
+            .iter()
+            .any(|(name, m)| name == TODO_CREATED && m["items"][0]["_id"] == after.as_str())
+        {
+            delivered = true;
+            break;
+        }
+    }
+    assert!(delivered, "fan-out did not recover after Redis came back");
+
+    for socket in [on_a, on_b, on_c] {
+        socket.close().await;
+    }
+    for server in [a, b, c] {
+        server.shutdown().await.expect("clean shutdown");
+    }
+    db.close().await;
+    pg.drop().await;
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Db::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Db::Postgres).await })*
+        }
+    };
+}
+
+on_both_databases!(writes_reach_their_project_only, strangers_are_refused);
