@@ -29,6 +29,7 @@ mod bare;
 mod child;
 mod client;
 mod load;
+mod realtime;
 mod report;
 mod servers;
 mod startup;
@@ -80,12 +81,12 @@ fn main() -> ExitCode {
                 }
                 _ => Err("--database needs `sqlite` or `postgres`".to_owned()),
             },
-            "all" | "http" | "auth" | "startup" | "client" => {
+            "all" | "http" | "auth" | "startup" | "client" | "realtime" => {
                 what = arg.clone();
                 Ok(())
             }
             other => Err(format!(
-                "unknown argument `{other}`; usage: raclette-bench [all|http|auth|startup|client] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]"
+                "unknown argument `{other}`; usage: raclette-bench [all|http|auth|startup|client|realtime] [--seconds N] [--connections N] [--rounds N] [--database sqlite|postgres]"
             )),
         };
         if let Err(message) = parsed {
@@ -109,6 +110,9 @@ fn main() -> ExitCode {
         }
         if what == "auth" {
             servers::run_auth(&settings, &mut report).await?;
+        }
+        if what == "all" || what == "realtime" {
+            realtime::run(&mut report).await?;
         }
         if what == "all" || what == "startup" {
             startup::run(&settings, &mut report).await?;

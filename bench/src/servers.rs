@@ -65,6 +65,11 @@ impl Server {
         self.process.kill().await.map_err(|e| e.to_string())
     }
 
+    /// The child's process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+
     /// Peak resident memory (`VmHWM` in Linux's `/proc`), in MiB.
     pub(crate) fn peak_memory_mib(&self) -> Option<f64> {
         let pid = self.process.id()?;

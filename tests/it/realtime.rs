@@ -334,3 +334,79 @@ macro_rules! on_both_databases {
 }
 
 on_both_databases!(writes_reach_their_project_only, strangers_are_refused);
+
+/// A plugin that broadcasts `n` messages of 60 KB on `POST /loud/:n`.
+fn loud(app: &mut raclette::Registrar) -> raclette::Result<()> {
+    async fn shout(
+        broadcast: raclette::Broadcast,
+        project: raclette::Project,
+        raclette::extract::Path(n): raclette::extract::Path<usize>,
+    ) -> raclette::Json<usize> {
+        let big = "x".repeat(60_000);
+        for i in 0..n {
+            broadcast.send(&project, "loud", vec![json!({ "i": i, "big": big })]);
+        }
+        raclette::Json(n)
+    }
+    app.routes(raclette::Routes::new().post("/loud/:n", shout))?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_holds_up_nobody_and_is_told_to_resync() {
+    let app = TempApp::new();
+    app.config("name = \"slow\"\n[realtime]\nqueue = 64\n");
+    app.plugin("acme__loud", "1.0.0", &[], "");
+    let server = start(app.app().plugin("acme__loud", loud)).await;
+    let base = server.url();
+    // Anonymous sockets are let in: authentication is off in this app.
+    let mut stalled = SocketClient::connect(&base, &[])
+        .await
+        .expect("stalled socket");
+    let mut reader = SocketClient::connect(&base, &[])
+        .await
+        .expect("reading socket");
+    const ROUND: usize = 40;
+    for round in 0..6 {
+        let sent = raclette_tests::call(
+            &server,
+            "POST",
+            &format!("/plugin/acme/loud/loud/{ROUND}"),
+            None,
+        )
+        .await;
+        assert_eq!(sent.status, 200, "{}", sent.text);
+        // The reading socket gets every message of the round, in order,
+        // however far behind the stalled one is.
+        for i in 0..ROUND {
+            let message = next_named(&mut reader, "plugin_acme__loud--loud").await;
+            assert_eq!(message["items"][0]["i"], i, "round {round}");
+        }
+    }
+    assert!(
+        reader.events_within(QUIET).await.is_empty(),
+        "the reading socket was never told to resync"
+    );
+    // The stalled socket reads at last: what its queue held, then a resync
+    // (6 × 40 messages of 60 KB could not all be kept for it).
+    let mut heard = 0;
+    let mut resync = false;
+    while let Some((name, _)) = stalled.event(SOON).await {
+        if name == "raclette:resync" {
+            resync = true;
+            break;
+        }
+        heard += 1;
+    }
+    assert!(
+        resync,
+        "the stalled socket was not told to resync (it heard {heard} messages)"
+    );
+    assert!(
+        heard < 6 * ROUND,
+        "it heard {heard} messages: nothing was dropped"
+    );
+    reader.close().await;
+    stalled.close().await;
+    server.shutdown().await.expect("clean shutdown");
+}
