@@ -410,3 +410,70 @@ async fn a_stalled_client_holds_up_nobody_and_is_told_to_resync() {
     stalled.close().await;
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_browser_sends_reaches_the_event_bus_with_its_sender() {
+    use raclette::events::SocketMessage;
+    use std::sync::{Arc, Mutex};
+
+    let portal_dir = TempApp::new();
+    portal_dir.config("name = \"chat\"\n");
+    portal_dir.plugin("acme__chat", "1.0.0", &[], "");
+    let heard: Arc<Mutex<Vec<SocketMessage>>> = Arc::default();
+    let recorded = heard.clone();
+    let server = start(portal_dir.app().plugin(
+        "acme__chat",
+        move |app: &mut raclette::Registrar| {
+            let recorded = recorded.clone();
+            app.listen(move |message: SocketMessage| {
+                let recorded = recorded.clone();
+                async move { recorded.lock().unwrap().push(message) }
+            });
+            Ok(())
+        },
+    ))
+    .await;
+    let mut socket = SocketClient::connect(&server.url(), &[])
+        .await
+        .expect("socket");
+    socket.emit("typing", &json!({ "text": "hello" })).await;
+    socket.emit("raclette:resync", &json!({})).await;
+    socket.emit("bare", &Value::Null).await;
+    let deadline = tokio::time::Instant::now() + SOON;
+    while heard.lock().unwrap().len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut heard = heard.lock().unwrap().clone();
+    // Listeners run in tasks of their own: their order is not kept.
+    heard.sort_by(|a, b| b.event.cmp(&a.event));
+    assert_eq!(
+        heard.len(),
+        2,
+        "reserved names are not passed on: {heard:?}"
+    );
+    assert_eq!(heard[0].event, "typing");
+    assert_eq!(heard[0].data, json!({ "text": "hello" }));
+    assert_eq!(heard[0].project.id(), "default");
+    assert!(heard[0].user.get().is_none(), "an anonymous socket");
+    assert_eq!(heard[1].event, "bare");
+    assert_eq!(heard[1].data, Value::Null);
+
+    // A message past `max_payload` (64 KiB by default) closes its socket,
+    // and nothing else.
+    let mut flooder = SocketClient::connect(&server.url(), &[])
+        .await
+        .expect("socket");
+    flooder
+        .emit("huge", &json!({ "text": "x".repeat(200_000) }))
+        .await;
+    assert!(
+        flooder.closed_within(SOON).await,
+        "the huge message was read"
+    );
+    let health = raclette_tests::call(&server, "GET", "/raclette/health", None).await;
+    assert_eq!(health.status, 200);
+    socket.emit("after", &json!(1)).await;
+    socket.close().await;
+    server.shutdown().await.expect("clean shutdown");
+}

@@ -41,8 +41,12 @@ export interface RealtimeSocket {
   on<T = Record<string, unknown>>(channelKey: string, cb: (message: ChannelMessage<T>) => void): () => void
   /** Stops `cb` (or every listener of `channelKey` when no `cb` is given). */
   off(channelKey: string, cb?: (message: ChannelMessage<any>) => void): void
-  /** Sends an event to the server (dropped while not connected). */
-  emit(event: string, ...args: unknown[]): void
+  /**
+   * Sends `event` with `data` to the server, where it reaches the event bus
+   * of the server's plugins as a `SocketMessage` (dropped while not
+   * connected; names starting with `raclette:` are reserved).
+   */
+  emit(event: string, data?: unknown): void
   /** Calls `cb` on every change of `state`; returns the unsubscribe. */
   onState(cb: (state: ConnectionState) => void): () => void
   /** Calls `cb` whenever messages may have been missed (after a reconnect, or when the server says so). */
@@ -147,8 +151,8 @@ export class Realtime implements RealtimeSocket {
     if (set.size === 0) this.#listeners.delete(channelKey)
   }
 
-  emit(event: string, ...args: unknown[]): void {
-    if (this.#socket?.connected) this.#socket.emit(event, ...args)
+  emit(event: string, data?: unknown): void {
+    if (this.#socket?.connected) this.#socket.emit(event, data ?? null)
   }
 
   onState(cb: (state: ConnectionState) => void): () => void {

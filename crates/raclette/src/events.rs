@@ -26,7 +26,7 @@ use std::{
 use axum::{extract::FromRequestParts, http::request::Parts};
 use futures_util::FutureExt;
 
-use crate::{HttpError, scope::PluginScope};
+use crate::{CurrentUser, HttpError, Project, scope::PluginScope};
 
 /// A user's access ended or narrowed: they signed out, changed their
 /// password (their other sessions ended), were disabled, or an API token
@@ -48,6 +48,33 @@ use crate::{HttpError, scope::PluginScope};
 pub struct AccessEnded {
     /// The user's id.
     pub user: String,
+}
+
+/// A message a browser sent over its realtime connection
+/// (`$socket.emit(event, data)` in the client runtime), emitted on the bus
+/// by the realtime plugin. It comes from a client: check `user` and
+/// validate `data` as you would a request body.
+///
+/// ```
+/// # fn plugin(app: &mut raclette::Registrar) {
+/// use raclette::events::SocketMessage;
+/// app.listen(|message: SocketMessage| async move {
+///     if message.event == "typing" && message.user.get().is_some() {
+///         // …tell the others, with a `Broadcast` kept from set-up
+///     }
+/// });
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketMessage {
+    /// Who sent it (as their connection was authenticated).
+    pub user: CurrentUser,
+    /// The project their connection is in.
+    pub project: Project,
+    /// The event name the browser gave.
+    pub event: String,
+    /// Its first argument (`null` without one).
+    pub data: serde_json::Value,
 }
 
 /// What a listener may return: nothing, or a `Result` whose error is

@@ -8,9 +8,17 @@ use std::{
     time::Duration,
 };
 
-use raclette::{BroadcastMessage, Broadcaster, CurrentUser, Project, tracing};
+use raclette::{
+    BroadcastMessage, Broadcaster, CurrentUser, Project,
+    events::{Events, SocketMessage},
+    tracing,
+};
 use serde_json::value::RawValue;
-use socketioxide::{SendError, SocketError, SocketIo, extract::SocketRef, socket::Sid};
+use socketioxide::{
+    SendError, SocketError, SocketIo,
+    extract::{Event, SocketRef, TryData},
+    socket::Sid,
+};
 use tokio::sync::mpsc;
 
 use crate::fanout::Fanout;
@@ -74,20 +82,41 @@ impl Hub {
 
     /// Accepts sockets: each joins the project its connection request ran
     /// in (the sign-in middleware put it there; without one, the default
-    /// project).
-    pub(crate) fn accept_sockets(&self) {
-        self.io.ns("/", async |socket: SocketRef| {
-            let project = socket
-                .req_parts()
-                .extensions
-                .get::<Project>()
-                .cloned()
-                .unwrap_or_default();
-            socket.join(room(project.id()));
-            if let Some(user) = socket.req_parts().extensions.get::<CurrentUser>()
-                && let Some(id) = user.id()
-            {
-                socket.join(user_room(id));
+    /// project). What a browser sends goes to the event bus as a
+    /// [`SocketMessage`].
+    pub(crate) fn accept_sockets(&self, events: Events) {
+        self.io.ns("/", move |socket: SocketRef| {
+            let events = events.clone();
+            async move {
+                let project = socket
+                    .req_parts()
+                    .extensions
+                    .get::<Project>()
+                    .cloned()
+                    .unwrap_or_default();
+                let user = socket
+                    .req_parts()
+                    .extensions
+                    .get::<CurrentUser>()
+                    .cloned()
+                    .unwrap_or_else(CurrentUser::anonymous);
+                socket.join(room(project.id()));
+                if let Some(id) = user.id() {
+                    socket.join(user_room(id));
+                }
+                socket.on_fallback(
+                    move |Event(event): Event, TryData(data): TryData<serde_json::Value>| {
+                        if !event.starts_with("raclette:") {
+                            drop(events.emit(SocketMessage {
+                                user: user.clone(),
+                                project: project.clone(),
+                                event,
+                                data: data.unwrap_or_default(),
+                            }));
+                        }
+                        std::future::ready(())
+                    },
+                );
             }
         });
     }

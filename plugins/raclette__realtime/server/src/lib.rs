@@ -25,6 +25,10 @@
 //!   messages of the others to its own sockets. When Redis is unreachable
 //!   HTTP goes on and local delivery too; when it is back, every socket of
 //!   every instance is told to resync.
+//! - **From the browser.** An event a browser emits (`$socket.emit(event,
+//!   data)`) reaches the event bus as a [`raclette::events::SocketMessage`]
+//!   with the sender's user and project; events named `raclette:…` are
+//!   reserved.
 //! - **Backpressure.** Each connection has a bounded queue (`queue`
 //!   messages). A socket whose queue is full gets no more messages; as soon
 //!   as it has room again it receives `raclette:resync`, on which the
@@ -91,6 +95,14 @@ pub enum Adapter {
     Redis,
 }
 
+/// The largest WebSocket message or frame read: the largest payload plus
+/// room for the engine.io and socket.io framing.
+fn frame_limit(max_payload: u64) -> usize {
+    usize::try_from(max_payload)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024)
+}
+
 fn seconds(value: NonZeroUsize) -> Duration {
     Duration::from_secs(value.get() as u64)
 }
@@ -109,11 +121,15 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         .transports([TransportType::Websocket])
         .max_buffer_size(options.queue.get())
         .max_payload(options.max_payload)
+        // A WebSocket message is never read past the largest payload (the
+        // default would buffer 64 MiB from any client).
+        .ws_max_message_size(frame_limit(options.max_payload))
+        .ws_max_frame_size(frame_limit(options.max_payload))
         .ping_interval(seconds(options.ping_interval_seconds))
         .ping_timeout(seconds(options.ping_timeout_seconds))
         .build_svc();
     let hub = Hub::new(io, enabled);
-    hub.accept_sockets();
+    hub.accept_sockets(app.events());
     app.provide_broadcaster(hub::HubBroadcaster::new(hub.clone()))?;
     let ending = hub.clone();
     app.listen(move |ended: AccessEnded| {
