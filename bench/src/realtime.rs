@@ -38,6 +38,16 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
+/// CPU time (user and system) process `pid` used so far.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux counts in clock ticks of 1/100 s.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// Resident memory (`VmRSS`) of process `pid`, in KiB.
 fn resident_kib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -100,6 +110,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     let after = resident_kib(pid).ok_or("cannot read the server's memory")?;
     let per_socket_kib = (after - before) / n as f64;
 
+    let server_cpu = cpu_time(pid);
+    let own_cpu = cpu_time(std::process::id());
     let mut latencies = Vec::with_capacity(n * BROADCASTS);
     let mut missing = 0;
     for i in 0..BROADCASTS {
@@ -126,6 +138,18 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
         }
         missing += n - got;
     }
+    let cpu_per_delivery = |before: Option<Duration>, now: Option<Duration>| match (before, now) {
+        (Some(before), Some(now)) => format!(
+            "{:.1} µs",
+            (now - before).as_secs_f64() * 1e6 / (n * BROADCASTS) as f64
+        ),
+        _ => "?".to_owned(),
+    };
+    let cpu = format!(
+        "CPU per delivery: server {}, benchmark's clients {}",
+        cpu_per_delivery(server_cpu, cpu_time(pid)),
+        cpu_per_delivery(own_cpu, cpu_time(std::process::id()))
+    );
     drop(sockets);
     server.stop().await?;
 
@@ -136,7 +160,7 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
         SECTION,
         format!("{n} sockets"),
         format!(
-            "delivery p50 {} ms, p99 {} ms over {BROADCASTS} broadcasts{}; {per_socket_kib:.1} KiB of server memory per idle socket",
+            "delivery p50 {}, p99 {} over {BROADCASTS} broadcasts{}; {per_socket_kib:.1} KiB of server memory per idle socket",
             ms(p50),
             ms(p99),
             if missing > 0 {
@@ -146,6 +170,7 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
             }
         ),
     );
+    report.line(SECTION, format!("{n} sockets, CPU"), cpu);
     report.value(format!("realtime.{n}.p50_ms"), p50.as_secs_f64() * 1e3);
     report.value(format!("realtime.{n}.p99_ms"), p99.as_secs_f64() * 1e3);
     report.value(format!("realtime.{n}.kib_per_idle_socket"), per_socket_kib);
@@ -173,15 +198,25 @@ async fn connect(
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .map_err(|e| format!("socket refused: {e}"))?;
-    let expect = |ws_packet: Option<Result<Message, _>>, prefix: &str| match ws_packet {
-        Some(Ok(Message::Text(text))) if text.as_str().starts_with(prefix) => Ok(()),
-        other => Err(format!("expected `{prefix}…`, got {other:?}")),
-    };
-    expect(ws.next().await, "0")?;
-    ws.send(Message::text("40"))
-        .await
-        .map_err(|e| e.to_string())?;
-    expect(ws.next().await, "40")?;
+    // The open packet, then the namespace's; pings may come between.
+    for prefix in ["0", "40"] {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    ws.send(Message::text("3"))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Some(Ok(Message::Text(text))) if text.as_str().starts_with(prefix) => break,
+                other => return Err(format!("expected `{prefix}…`, got {other:?}")),
+            }
+        }
+        if prefix == "0" {
+            ws.send(Message::text("40"))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
     Ok(Socket(tokio::spawn(async move {
         while let Some(Ok(message)) = ws.next().await {
             let Message::Text(text) = message else {

@@ -377,16 +377,13 @@ async fn a_stalled_client_holds_up_nobody_and_is_told_to_resync() {
         .await;
         assert_eq!(sent.status, 200, "{}", sent.text);
         // The reading socket gets every message of the round, in order,
-        // however far behind the stalled one is.
+        // however far behind the stalled one is (it may also be told to
+        // resync, as every socket of a project is when one queue was full).
         for i in 0..ROUND {
             let message = next_named(&mut reader, "plugin_acme__loud--loud").await;
             assert_eq!(message["items"][0]["i"], i, "round {round}");
         }
     }
-    assert!(
-        reader.events_within(QUIET).await.is_empty(),
-        "the reading socket was never told to resync"
-    );
     // The stalled socket reads at last: what its queue held, then a resync
     // (6 × 40 messages of 60 KB could not all be kept for it).
     let mut heard = 0;

@@ -109,7 +109,7 @@ impl Fanout {
                 match messages.recv().await {
                     Ok(message) => {
                         if let Some(text) = message.value.as_bytes() {
-                            receive(&receiving, &me, text);
+                            receive(&receiving, &me, text).await;
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
@@ -222,7 +222,7 @@ impl Fanout {
 }
 
 /// Handles one message from the app's channel.
-fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
+async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
     let envelope: Envelope<'_> = match serde_json::from_slice(text) {
         Ok(envelope) => envelope,
         Err(err) => {
@@ -243,11 +243,12 @@ fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
         if !hub.is_enabled(carried.plugin_key) {
             return;
         }
-        hub.deliver_local(&Outgoing {
+        let message = Outgoing {
             plugin_key: carried.plugin_key.to_owned(),
             channel_key: carried.channel_key.to_owned(),
             project: carried.project.to_owned(),
             payload: carried.payload.to_owned(),
-        });
+        };
+        hub.deliver_local(&message).await;
     }
 }

@@ -15,7 +15,7 @@ use raclette::{
 };
 use serde_json::value::RawValue;
 use socketioxide::{
-    SendError, SocketError, SocketIo,
+    BroadcastError, SendError, SocketError, SocketIo,
     extract::{Event, SocketRef, TryData},
     socket::Sid,
 };
@@ -31,6 +31,9 @@ pub const RESYNC_EVENT: &str = "raclette:resync";
 /// Messages waiting for the delivery task; past this the newest are
 /// dropped and every socket is told to resync.
 const OUTGOING_QUEUE: usize = 4096;
+
+/// The room of the sockets whose queue was full: broadcasts leave them out.
+const LAGGING_ROOM: &str = "raclette:lagging";
 
 /// How often a socket whose queue was full is tried again.
 const RETRY_FULL_EVERY: Duration = Duration::from_millis(100);
@@ -129,7 +132,7 @@ impl Hub {
         let hub = self.clone();
         tokio::spawn(async move {
             while let Some(message) = incoming.recv().await {
-                hub.deliver_local(&message);
+                hub.deliver_local(&message).await;
                 if let Some(fanout) = hub.fanout.get() {
                     fanout.publish(&message);
                 }
@@ -181,24 +184,40 @@ impl Hub {
         }
     }
 
-    /// Sends `message` to this process's sockets of its project.
-    pub(crate) fn deliver_local(self: &Arc<Self>, message: &Outgoing) {
-        let sockets = self.io.to(room(&message.project)).sockets();
-        if sockets.is_empty() {
-            return;
-        }
-        let lagging = self.lagging.lock().expect("hub lock").clone();
-        // (Usually empty: cloning it allocates nothing.)
-        for socket in sockets {
-            if lagging.contains(&socket.id) {
-                continue;
+    /// Sends `message` to this process's sockets of its project, encoded
+    /// once for all. When some queue was full, every socket of the project
+    /// is told to resync (the broadcast does not say whose queue it was);
+    /// those whose queue is full get nothing more until they have room for
+    /// that.
+    pub(crate) async fn deliver_local(self: &Arc<Self>, message: &Outgoing) {
+        let sent = self
+            .io
+            .to(room(&message.project))
+            .except(LAGGING_ROOM)
+            .emit(&message.channel_key, &*message.payload)
+            .await;
+        match sent {
+            Ok(()) => {}
+            Err(BroadcastError::Socket(errors))
+                if errors
+                    .iter()
+                    .any(|e| matches!(e, SocketError::InternalChannelFull)) =>
+            {
+                self.resync_project(&message.project);
             }
-            match socket.emit(&message.channel_key, &*message.payload) {
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => self.lagging(socket),
-                Err(err) => {
-                    tracing::debug!(socket = %socket.id, error = %err, "not delivered to a socket")
-                }
-                Ok(()) => {}
+            Err(err) => {
+                tracing::debug!(channel = %message.channel_key, error = %err, "not delivered to every socket")
+            }
+        }
+    }
+
+    /// Tells this process's sockets of `project` to resync.
+    fn resync_project(self: &Arc<Self>, project: &str) {
+        for socket in self.io.to(room(project)).except(LAGGING_ROOM).sockets() {
+            if let Err(SendError::Socket(SocketError::InternalChannelFull)) =
+                socket.emit(RESYNC_EVENT, &())
+            {
+                self.lagging(socket);
             }
         }
     }
@@ -239,6 +258,7 @@ impl Hub {
         if !self.lagging.lock().expect("hub lock").insert(socket.id) {
             return;
         }
+        socket.join(LAGGING_ROOM);
         tracing::debug!(socket = %socket.id, "a socket's queue is full; it will be told to resync");
         let hub = self.clone();
         tokio::spawn(async move {
@@ -249,6 +269,7 @@ impl Hub {
                     _ => break,
                 }
             }
+            socket.leave(LAGGING_ROOM);
             hub.lagging.lock().expect("hub lock").remove(&socket.id);
         });
     }

@@ -30,19 +30,22 @@
 //!   with the sender's user and project; events named `raclette:…` are
 //!   reserved.
 //! - **Backpressure.** Each connection has a bounded queue (`queue`
-//!   messages). A socket whose queue is full gets no more messages; as soon
-//!   as it has room again it receives `raclette:resync`, on which the
-//!   browser runtime fetches its live reads again. A slow client never
-//!   holds up the others nor grows the server's memory past its queue.
+//!   messages). When a message finds a socket's queue full, the sockets of
+//!   that project are told to resync (`raclette:resync`, on which the
+//!   browser runtime fetches its live reads again); the one whose queue is
+//!   full gets nothing more until it has room for that. A slow client
+//!   never holds up the others nor grows the server's memory past its
+//!   queue.
 //!
 //! Choices: socket.io (the original framework's protocol, so its browser
-//! client works) is `socketioxide`. Between instances the plugin uses Redis
+//! client works) is `socketioxide`; a message is encoded once and handed to
+//! every socket of its project. Between instances the plugin uses Redis
 //! pub/sub through `fred` (which reconnects and subscribes again by itself)
-//! rather than `socketioxide-redis`: that adapter broadcasts to rooms, so a
-//! full queue is reported without naming the socket (and not at all on the
-//! other instances), and while Redis is down it delivers nothing, not even
-//! locally. Delivering to each local socket in turn is what lets the plugin
-//! know which client to tell to resync.
+//! rather than the `socketioxide-redis` adapter: that adapter delivers
+//! nothing, not even locally, while Redis is down, and swallows the other
+//! instances' full queues, so their clients would never learn they missed
+//! something. Here each instance delivers the others' messages to its own
+//! sockets like its own, with the same backpressure.
 
 mod fanout;
 mod hub;
@@ -125,6 +128,10 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         // default would buffer 64 MiB from any client).
         .ws_max_message_size(frame_limit(options.max_payload))
         .ws_max_frame_size(frame_limit(options.max_payload))
+        // Browsers send little (pongs, an occasional event): a small read
+        // buffer, grown when a larger message comes, keeps idle
+        // connections cheap.
+        .ws_read_buffer_size(1024)
         .ping_interval(seconds(options.ping_interval_seconds))
         .ping_timeout(seconds(options.ping_timeout_seconds))
         .build_svc();
