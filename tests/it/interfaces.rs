@@ -208,6 +208,7 @@ async fn a_write_broadcasts_exactly_the_items_it_returned_and_a_failed_one_nothi
             event: "noteCreated".to_owned(),
             project: "default".to_owned(),
             items: vec![created.json.clone()],
+            permission: None,
         }]
     );
 
@@ -479,8 +480,15 @@ async fn collections_stamp_the_request_context_keep_projects_apart_and_broadcast
         (updated["owner"].as_str(), updated["lastEditor"].as_str()),
         (Some("ada"), Some("bob"))
     );
-    let events: Vec<String> = recorder.take().into_iter().map(|m| m.event).collect();
+    let sent = recorder.take();
+    let events: Vec<&str> = sent.iter().map(|m| m.event.as_str()).collect();
     assert_eq!(events, ["todoUpdated", "broadcastDataUpdated"]);
+    // Listeners get what they could read: the permission of the type's reads.
+    assert!(
+        sent.iter()
+            .all(|m| m.permission.as_deref() == Some("pacifico__todo.read")),
+        "{sent:?}"
+    );
     let (status, removed) = todo_as(
         &server,
         "DELETE",

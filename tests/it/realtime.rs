@@ -178,6 +178,10 @@ async fn strangers_are_refused(db: Db) {
         open.closed_within(SOON).await,
         "signing out closes the user's sockets"
     );
+    assert!(
+        open.open_socket().await.starts_with("44"),
+        "a signed-out connection opened a new socket"
+    );
     let after = SocketClient::connect(&base, &[("cookie", &cookie)])
         .await
         .err()
@@ -333,7 +337,11 @@ macro_rules! on_both_databases {
     };
 }
 
-on_both_databases!(writes_reach_their_project_only, strangers_are_refused);
+on_both_databases!(
+    writes_reach_their_project_only,
+    strangers_are_refused,
+    access_is_checked_per_message_and_ends_with_the_access
+);
 
 /// A plugin that broadcasts `n` messages of 60 KB on `POST /loud/:n`.
 fn loud(app: &mut raclette::Registrar) -> raclette::Result<()> {
@@ -472,5 +480,98 @@ async fn what_a_browser_sends_reaches_the_event_bus_with_its_sender() {
     assert_eq!(health.status, 200);
     socket.emit("after", &json!(1)).await;
     socket.close().await;
+    server.shutdown().await.expect("clean shutdown");
+}
+
+/// Core options with a role that may read tags only.
+const TAGGER_ROLE: &str = "sign_ins_per_minute_per_account = 1000\n\
+    [plugins.raclette__core.options.roles]\ntagger = [\"raclette__core.tag.read\"]\n";
+
+async fn access_is_checked_per_message_and_ends_with_the_access(db: Db) {
+    let portal = Portal::start(db, TAGGER_ROLE).await;
+    let (mut ada, _) = portal.signed_in("ada@example.com").await;
+    let (carol, carol_id) = portal.signed_in("carol@example.com").await;
+    // A role change closes the sockets opened under the old role.
+    let mut before = socket_of(&portal, &carol).await;
+    let role = ada
+        .send(
+            "PUT",
+            "/plugin/raclette/core/member",
+            Some(json!({ "email": "carol@example.com", "role": "tagger" })),
+        )
+        .await;
+    assert_eq!(role.status, 204, "{}", role.text);
+    assert!(
+        before.closed_within(SOON).await,
+        "a role change closes the user's sockets"
+    );
+    // Reusing the connection is refused: a new one is authenticated anew.
+    assert!(
+        before.open_socket().await.starts_with("44"),
+        "the connection opened a second socket"
+    );
+
+    // Carol may read tags but not todos: she hears the one, not the other.
+    let mut carol_socket = socket_of(&portal, &carol).await;
+    let mut ada_socket = socket_of(&portal, &ada).await;
+    ada.create_todo("not for taggers").await;
+    next_named(&mut ada_socket, TODO_CREATED).await;
+    let tag = ada
+        .send(
+            "POST",
+            "/plugin/raclette/core/tag",
+            Some(json!({ "name": "urgent", "color": "red" })),
+        )
+        .await;
+    assert_eq!(tag.status, 201, "{}", tag.text);
+    let first = carol_socket
+        .event(SOON)
+        .await
+        .expect("the tag reaches carol");
+    assert_eq!(first.0, "plugin_raclette__core--tagCreated", "{first:?}");
+
+    // A connection made before the user's access ended cannot open its
+    // socket afterwards.
+    let cookie = carol.cookie.clone().expect("cookie");
+    let mut waiting = SocketClient::open(&portal.server.url(), &[("cookie", &cookie)])
+        .await
+        .expect("connection");
+    let removed = ada
+        .send(
+            "DELETE",
+            &format!("/plugin/raclette/core/member/{carol_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert!(
+        carol_socket.closed_within(SOON).await,
+        "removal closes her sockets"
+    );
+    let answer = waiting.open_socket().await;
+    assert!(
+        answer.starts_with("44"),
+        "a socket opened after the removal: {answer}"
+    );
+    for socket in [ada_socket, carol_socket, waiting, before] {
+        socket.close().await;
+    }
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_authenticate_again_after_their_lifetime() {
+    let app = TempApp::new();
+    app.config("name = \"short\"\n[realtime]\nreauthenticate_seconds = 1\n");
+    let server = start(app.app()).await;
+    let mut socket = SocketClient::connect(&server.url(), &[])
+        .await
+        .expect("socket");
+    assert!(
+        socket.closed_within(Duration::from_secs(10)).await,
+        "the socket outlived its lifetime"
+    );
+    let again = SocketClient::connect(&server.url(), &[]).await;
+    assert!(again.is_ok(), "a new connection is let in");
     server.shutdown().await.expect("clean shutdown");
 }

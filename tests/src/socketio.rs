@@ -34,6 +34,17 @@ impl SocketClient {
     /// headers (`Cookie`, `Authorization`, `Origin`), and joins the default
     /// namespace.
     pub async fn connect(base: &str, headers: &[(&str, &str)]) -> Result<SocketClient, Refused> {
+        let mut client = SocketClient::open(base, headers).await?;
+        let answer = client.open_socket().await;
+        assert!(
+            answer.starts_with("40"),
+            "socket.io connect expected, got {answer}"
+        );
+        Ok(client)
+    }
+
+    /// Opens the connection (engine.io) without opening its socket yet.
+    pub async fn open(base: &str, headers: &[(&str, &str)]) -> Result<SocketClient, Refused> {
         let url = format!(
             "{}{SOCKET_PATH}?EIO=4&transport=websocket",
             base.replacen("http", "ws", 1)
@@ -76,20 +87,20 @@ impl SocketClient {
             open.starts_with('0'),
             "engine.io open packet expected, got {open}"
         );
-        client
-            .ws
+        Ok(client)
+    }
+
+    /// Asks to open the socket (the default namespace) on this connection;
+    /// returns the server's answer: `40{…}` when opened, `44{…}` when
+    /// refused, or an empty text when the connection closed.
+    pub async fn open_socket(&mut self) -> String {
+        self.ws
             .send(Message::text("40"))
             .await
             .expect("namespace connect");
-        let connected = client
-            .packet(Duration::from_secs(5))
+        self.packet(Duration::from_secs(5))
             .await
-            .expect("namespace connected");
-        assert!(
-            connected.starts_with("40"),
-            "socket.io connect expected, got {connected}"
-        );
-        Ok(client)
+            .unwrap_or_default()
     }
 
     /// The next engine.io text packet other than a ping (pings are

@@ -40,8 +40,8 @@ export type {
   WidgetRef,
 } from './plugins.ts'
 export { afterSignIn, Session, SESSION_PATH, SIGN_IN_PATH, signInUrl } from './session.ts'
-export { Realtime, REALTIME_PLUGIN, RESYNC_EVENT, SOCKET_PATH } from './socket.ts'
-export type { ChannelMessage, ConnectionState, RealtimeSocket, SocketFactory } from './socket.ts'
+export { PluginSocket, Realtime, REALTIME_PLUGIN, RESYNC_EVENT, SOCKET_PATH } from './socket.ts'
+export type { ChannelMessage, ConnectionState, IoOptions, IoSocket, RealtimeSocket, SocketFactory } from './socket.ts'
 export { DataStore, GlobalStore } from './store.ts'
 export type { Item, StateStore } from './store.ts'
 export { mountWidget } from './widgets.ts'

@@ -7,7 +7,7 @@ import { createDataApi, mergeDataConfig, type DataApi, type DataTypeDeclaration 
 import { createEventBus, type EventBus } from './eventbus.ts'
 import { Session, SESSION_PATH } from './session.ts'
 import { I18nHub, type I18n, type LocaleStorage, type Translations } from './i18n.ts'
-import { Realtime, REALTIME_PLUGIN, type RealtimeSocket, type SocketFactory } from './socket.ts'
+import { PluginSocket, Realtime, REALTIME_PLUGIN, type RealtimeSocket, type SocketFactory } from './socket.ts'
 import { DataStore, GlobalStore, type StateStore } from './store.ts'
 
 /** What a widget's mount function receives. */
@@ -291,7 +291,7 @@ export class Runtime {
       $api: this.api,
       $i18n: this.i18n.forPlugin(key),
       $session: this.session,
-      $socket: this.realtime,
+      $socket: new PluginSocket(this.realtime),
       $components: (pluginKey, name) => {
         const components = this.#plugins.get(pluginKey)?.definition.exportComponents ?? {}
         if (!(name in components)) throw new Error(`$components: plugin "${pluginKey}" exports no component "${name}"`)

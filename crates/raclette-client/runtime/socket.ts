@@ -2,7 +2,31 @@
 // shared by every plugin. Messages arrive as socket.io events named by
 // their channel (`plugin_pacifico__todo--todoCreated`).
 
-import type { ManagerOptions, Socket, SocketOptions } from './socket.io.esm.min.js'
+/**
+ * What the runtime uses of a socket.io client socket (socket.io-client's
+ * `Socket`), declared here so that type checks need no socket.io package.
+ */
+export interface IoSocket {
+  readonly connected: boolean
+  on(event: string, listener: (...args: any[]) => void): unknown
+  onAny(listener: (event: string, ...args: any[]) => void): unknown
+  offAny(): unknown
+  removeAllListeners(): unknown
+  emit(event: string, ...args: unknown[]): unknown
+  connect(): unknown
+  disconnect(): unknown
+}
+
+/** The socket.io client options the runtime sets. */
+export interface IoOptions {
+  path: string
+  transports: string[]
+  withCredentials: boolean
+  forceNew: boolean
+  reconnectionDelay: number
+  reconnectionDelayMax: number
+  randomizationFactor: number
+}
 
 /** Where the realtime plugin serves socket.io (the client's `path` option). */
 export const SOCKET_PATH = '/plugin/raclette/realtime/socket.io'
@@ -31,7 +55,7 @@ export interface ChannelMessage<T = Record<string, unknown>> {
 export type ConnectionState = 'off' | 'connecting' | 'connected' | 'disconnected'
 
 /** Opens a socket.io connection (the vendored `io`, or a fake in tests). */
-export type SocketFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket | Promise<Socket>
+export type SocketFactory = (url: string, options: IoOptions) => IoSocket | Promise<IoSocket>
 
 /** `$socket`: listen to channels, send events, follow the connection. */
 export interface RealtimeSocket {
@@ -55,8 +79,61 @@ export interface RealtimeSocket {
 
 type Listener = (message: ChannelMessage<any>) => void
 
-async function vendoredIo(url: string, options: Partial<ManagerOptions & SocketOptions>): Promise<Socket> {
-  const { io } = await import('./socket.io.esm.min.js')
+/**
+ * One plugin's `$socket`: the page's connection, with `off(channelKey)`
+ * (without a callback) removing this plugin's listeners only.
+ */
+export class PluginSocket implements RealtimeSocket {
+  readonly #realtime: RealtimeSocket
+  readonly #own = new Map<string, Set<Listener>>()
+
+  constructor(realtime: RealtimeSocket) {
+    this.#realtime = realtime
+  }
+
+  get state(): ConnectionState {
+    return this.#realtime.state
+  }
+
+  on<T = Record<string, unknown>>(channelKey: string, cb: (message: ChannelMessage<T>) => void): () => void {
+    let set = this.#own.get(channelKey)
+    if (!set) {
+      set = new Set()
+      this.#own.set(channelKey, set)
+    }
+    set.add(cb as Listener)
+    this.#realtime.on(channelKey, cb)
+    return () => this.off(channelKey, cb as Listener)
+  }
+
+  off(channelKey: string, cb?: (message: ChannelMessage<any>) => void): void {
+    const set = this.#own.get(channelKey)
+    if (!set) return
+    for (const listener of cb ? [cb] : [...set]) {
+      if (set.delete(listener)) this.#realtime.off(channelKey, listener)
+    }
+    if (set.size === 0) this.#own.delete(channelKey)
+  }
+
+  emit(event: string, data?: unknown): void {
+    this.#realtime.emit(event, data)
+  }
+
+  onState(cb: (state: ConnectionState) => void): () => void {
+    return this.#realtime.onState(cb)
+  }
+
+  onResync(cb: () => void): () => void {
+    return this.#realtime.onResync(cb)
+  }
+}
+
+// Beside this module when served; a variable, so that type checks do not
+// look for the file.
+const VENDORED_CLIENT = './socket.io.esm.min.js'
+
+async function vendoredIo(url: string, options: IoOptions): Promise<IoSocket> {
+  const { io } = (await import(VENDORED_CLIENT)) as { io: (url: string, options: IoOptions) => IoSocket }
   return io(url, options)
 }
 
@@ -68,7 +145,7 @@ async function vendoredIo(url: string, options: Partial<ManagerOptions & SocketO
  * its connection request ran in.
  */
 export class Realtime implements RealtimeSocket {
-  #socket: Socket | null = null
+  #socket: IoSocket | null = null
   #opening: Promise<void> | null = null
   #state: ConnectionState = 'off'
   #connectedBefore = false
@@ -98,6 +175,8 @@ export class Realtime implements RealtimeSocket {
         path: SOCKET_PATH,
         transports: ['websocket'],
         withCredentials: true,
+        // A connection of its own: the server opens one socket per connection.
+        forceNew: true,
         reconnectionDelay: 500,
         reconnectionDelayMax: 5000,
         randomizationFactor: 0.5,
@@ -187,7 +266,7 @@ export class Realtime implements RealtimeSocket {
     }
   }
 
-  #attach(socket: Socket): void {
+  #attach(socket: IoSocket): void {
     this.#socket = socket
     socket.on('connect', () => {
       this.#setState('connected')
@@ -197,8 +276,9 @@ export class Realtime implements RealtimeSocket {
     })
     socket.on('disconnect', (reason: string) => {
       this.#setState('disconnected')
-      // The server ended this socket (not the network): connect again.
-      if (reason === 'io server disconnect' && this.#wanted) socket.connect()
+      // The server ended this socket (the user's access changed, or it is
+      // time to authenticate again): a new connection, authenticated anew.
+      if (reason === 'io server disconnect' && this.#wanted) void this.restart()
     })
     socket.on('connect_error', () => this.#setState('disconnected'))
     socket.on(RESYNC_EVENT, () => this.resync())

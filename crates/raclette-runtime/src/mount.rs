@@ -110,6 +110,7 @@ pub(crate) async fn mount(
             store: store.clone(),
             dependencies: plugin.all_dependencies.clone(),
             app_plugins: app_plugins.clone(),
+            policy: policy.clone(),
         };
         let mut registrar = __private::registrar(seed, &mut services, &broadcaster, &events);
         if let Some(entry) = entry {
@@ -175,6 +176,7 @@ pub(crate) async fn mount(
             plugin.all_dependencies.clone(),
             broadcaster.clone(),
             events.clone(),
+            &m.parts.routes,
         ));
     }
     Ok(mounted)

@@ -35,6 +35,11 @@ pub struct BroadcastMessage {
     pub project: String,
     /// The items written, as JSON.
     pub items: Vec<serde_json::Value>,
+    /// The permission a listener must hold in the project to get it (for a
+    /// data operation: the one that reads its type), or `None` for every
+    /// listener of the project. Not sent to the listeners.
+    #[serde(skip)]
+    pub permission: Option<String>,
 }
 
 /// Delivers broadcast messages, to browsers for example.
@@ -144,6 +149,26 @@ impl Broadcast {
     /// # }
     /// ```
     pub fn send(&self, project: &Project, event: &str, items: Vec<serde_json::Value>) {
+        self.send_requiring(project, event, items, None);
+    }
+
+    /// Like [`Broadcast::send`], to the listeners of `project` that hold
+    /// `permission` there only (when it is `Some`).
+    ///
+    /// ```
+    /// # fn f(broadcast: raclette::Broadcast) {
+    /// let project = raclette::Project::default();
+    /// let items = vec![serde_json::json!({ "_id": "1", "total": 120 })];
+    /// broadcast.send_requiring(&project, "invoicePaid", items, Some("acme__invoices.read"));
+    /// # }
+    /// ```
+    pub fn send_requiring(
+        &self,
+        project: &Project,
+        event: &str,
+        items: Vec<serde_json::Value>,
+        permission: Option<&str>,
+    ) {
         if let Some(broadcaster) = self.slot.get() {
             broadcaster.broadcast(BroadcastMessage {
                 channel_key: self.info.channel(event),
@@ -151,6 +176,7 @@ impl Broadcast {
                 event: event.to_owned(),
                 project: project.id().to_owned(),
                 items,
+                permission: permission.map(str::to_owned),
             });
         }
     }

@@ -97,8 +97,10 @@ where
                         item => vec![item],
                     };
                     let broadcast = scope.broadcast();
+                    // Listeners get what they could read themselves.
+                    let permission = scope.read_permission(&operation.data_type);
                     for event in &operation.events {
-                        broadcast.send(&project, event, items.clone());
+                        broadcast.send_requiring(&project, event, items.clone(), permission);
                     }
                 }
                 Err(_) => tracing::warn!(

@@ -96,7 +96,9 @@ pub enum Error {
         problem: RouteProblem,
     },
     /// Two plugins provide a broadcaster.
-    #[error("plugin {plugin} provides a broadcaster, but plugin {provider} already provides one")]
+    #[error(
+        "plugin {plugin} provides a broadcaster, but plugin {provider} already provides one; an app has one broadcaster: turn one of them off in raclette.toml (`[plugins.{provider}] enabled = false` or `[plugins.{plugin}] enabled = false`)"
+    )]
     BroadcasterTwice {
         /// The plugin providing it second.
         plugin: String,

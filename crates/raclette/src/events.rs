@@ -143,9 +143,12 @@ impl Events {
         Fut: Future + Send + 'static,
         Fut::Output: ListenerOutcome,
     {
+        // Listeners log in their plugin's span, like its handlers.
+        let span = tracing::info_span!("plugin", plugin = %plugin);
         let listener: Listener = Arc::new(move |event: &(dyn Any + Send + Sync)| {
             let event = event.downcast_ref::<E>()?.clone();
-            let future = listener(event);
+            let future = span.in_scope(|| listener(event));
+            let future = tracing::Instrument::instrument(future, span.clone());
             Some(Box::pin(async move { future.await.failure() }) as BoxFuture)
         });
         self.listeners

@@ -62,7 +62,7 @@ impl AccessPolicy {
     }
 
     /// Whether an anonymous request may call a route with `access`.
-    fn anonymous_may(&self, access: &RouteAccess) -> bool {
+    pub(crate) fn anonymous_may(&self, access: &RouteAccess) -> bool {
         match access {
             RouteAccess::Public => true,
             RouteAccess::SignedIn => !self.require_authentication,

@@ -59,6 +59,8 @@ pub struct RegistrarSeed {
     pub dependencies: BTreeSet<String>,
     /// Every plugin of the app.
     pub app_plugins: Arc<[PluginSummary]>,
+    /// What anonymous requests may do (`[auth]` of `raclette.toml`).
+    pub policy: crate::guard::AccessPolicy,
 }
 
 impl std::fmt::Debug for Registrar<'_> {
@@ -465,6 +467,22 @@ impl<'a> Registrar<'a> {
     /// ```
     pub fn events(&self) -> crate::events::Events {
         self.events.clone()
+    }
+
+    /// Whether an anonymous request may use `permission` (`[auth]` of
+    /// `raclette.toml`: never when authentication is required, else when
+    /// `anonymous_permissions` matches it). For checks outside a route's
+    /// guard, such as which realtime messages an anonymous socket may get.
+    ///
+    /// ```
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// let open = app.anonymous_may("acme__wiki.read");
+    /// # let _ = open; }
+    /// ```
+    pub fn anonymous_may(&self, permission: &str) -> bool {
+        self.seed
+            .policy
+            .anonymous_may(&crate::RouteAccess::Permission(permission.to_owned()))
     }
 
     /// Every plugin of the app, enabled or not, in dependency order: what

@@ -26,19 +26,34 @@ struct ScopeInner {
     allowed: BTreeSet<String>,
     broadcaster: BroadcasterSlot,
     events: Events,
+    /// The permission that reads each data type of the plugin (the access
+    /// of its read operations), when one is needed.
+    read_permissions: std::collections::HashMap<String, String>,
 }
 
 impl PluginScope {
     /// The scope of plugin `info`: it may use services of `allowed`
-    /// providers (and its own).
+    /// providers (and its own); `routes` are its routes.
     pub fn new(
         info: PluginInfo,
         services: Arc<ServiceRegistry>,
         mut allowed: BTreeSet<String>,
         broadcaster: BroadcasterSlot,
         events: Events,
+        routes: &[crate::RouteInfo],
     ) -> Self {
         allowed.insert(info.folder().to_owned());
+        let mut read_permissions = std::collections::HashMap::new();
+        for route in routes {
+            if let (Some(operation), crate::RouteAccess::Permission(permission)) =
+                (&route.operation, &route.access)
+                && operation.kind == crate::OperationKind::Read
+            {
+                read_permissions
+                    .entry(operation.data_type.clone())
+                    .or_insert_with(|| permission.clone());
+            }
+        }
         PluginScope {
             inner: Arc::new(ScopeInner {
                 info,
@@ -46,8 +61,17 @@ impl PluginScope {
                 allowed,
                 broadcaster,
                 events,
+                read_permissions,
             }),
         }
+    }
+
+    /// The permission that reads `data_type`, if one is needed.
+    pub(crate) fn read_permission(&self, data_type: &str) -> Option<&str> {
+        self.inner
+            .read_permissions
+            .get(data_type)
+            .map(String::as_str)
     }
 
     /// The scope of the plugin handling `parts`; a 500 naming `what` when

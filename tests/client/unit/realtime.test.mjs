@@ -143,6 +143,8 @@ test('writes of other pages arrive on the channels and update live reads', async
   assert.deepEqual(after, [1], 'a failing listener does not stop the others')
   realtime.emit('hello', { a: 1 })
   assert.deepEqual(socket.emitted, [['hello', { a: 1 }]])
+  realtime.emit('bare')
+  assert.deepEqual(socket.emitted.at(-1), ['bare', null])
   assert.deepEqual(states, ['connected'])
 })
 
@@ -179,9 +181,44 @@ test('a reconnect or a resync fetches live reads again', async () => {
   await new Promise((resolve) => setTimeout(resolve, 10))
   assert.equal(calls.length, 4, 'a read nobody watches is left alone')
 
-  // The server ending the socket: it connects again by itself.
+  // The server ending the socket: a new connection, authenticated anew,
+  // and live reads fetched again once it is up.
   socket.fire('disconnect', 'io server disconnect')
-  assert.equal(socket.connects, 1)
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(sockets.length, 2, 'a new connection')
+  assert.equal(socket.disconnects, 1, 'the old one is closed')
+  assert.equal(sockets[1].options.forceNew, true)
+  const watched = list.subscribe(() => {})
+  sockets[1].fire('connect')
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(calls.length, 5, 'fetched again after the new connection')
+  watched()
+})
+
+test('a plugin\'s $socket.off(channel) removes its own listeners only', async () => {
+  const { $data, realtime, sockets } = setup({
+    [`GET http://portal.test${base}/all`]: [],
+  })
+  await realtime.start()
+  sockets[0].fire('connect')
+  const list = $data.todo.getAll()
+  list.subscribe(() => {})
+  await list.execute()
+  const mine = new client.PluginSocket(realtime)
+  const theirs = new client.PluginSocket(realtime)
+  const heard = { mine: 0, theirs: 0 }
+  mine.on('plugin_pacifico__todo--todoCreated', () => heard.mine++)
+  theirs.on('plugin_pacifico__todo--todoCreated', () => heard.theirs++)
+  mine.off('plugin_pacifico__todo--todoCreated')
+  sockets[0].fire('plugin_pacifico__todo--todoCreated', {
+    channelKey: 'plugin_pacifico__todo--todoCreated',
+    pluginKey: 'plugin_pacifico__todo',
+    event: 'todoCreated',
+    project: 'default',
+    items: [{ _id: 'x', name: 'Still live' }],
+  })
+  assert.deepEqual(heard, { mine: 0, theirs: 1 })
+  assert.deepEqual(list.dataArr.map((t) => t.name), ['Still live'], 'the live read still follows the channel')
 })
 
 test('the connection follows the session and needs the realtime plugin', async () => {

@@ -619,6 +619,9 @@ async fn update_user(
         core.sessions.end_sessions_of(&id, None).await?;
         core.tokens.forget_user(&id);
         ended(&events, &id);
+    } else if body.is_admin == Some(false) {
+        // No longer an administrator: open connections authenticate again.
+        ended(&events, &id);
     }
     Ok(Json(updated))
 }
@@ -666,6 +669,7 @@ struct Membership {
 async fn set_member(
     State(core): Shared,
     project: Project,
+    events: Events,
     Json(body): Json<Membership>,
 ) -> Result<StatusCode, HttpError> {
     let email = normalize_email(&body.email);
@@ -682,6 +686,8 @@ async fn set_member(
     core.accounts
         .set_member(project.id(), &user.id, &body.role)
         .await?;
+    // A new role may read less: open connections authenticate again.
+    ended(&events, &user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -59,6 +59,8 @@ struct Carried<'a> {
     plugin_key: &'a str,
     channel_key: &'a str,
     project: &'a str,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    permission: Option<&'a str>,
     #[serde(borrow)]
     payload: &'a RawValue,
 }
@@ -183,6 +185,7 @@ impl Fanout {
                 plugin_key: &message.plugin_key,
                 channel_key: &message.channel_key,
                 project: &message.project,
+                permission: message.permission.as_deref(),
                 payload: &message.payload,
             }),
             resync: false,
@@ -240,13 +243,19 @@ async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
         hub.end_user(user);
     }
     if let Some(carried) = envelope.message {
-        if !hub.is_enabled(carried.plugin_key) {
+        // Only an enabled plugin's channels, named `<plugin key>--<event>`.
+        let named_right = carried
+            .channel_key
+            .strip_prefix(carried.plugin_key)
+            .is_some_and(|rest| rest.starts_with("--"));
+        if !hub.is_enabled(carried.plugin_key) || !named_right {
             return;
         }
         let message = Outgoing {
             plugin_key: carried.plugin_key.to_owned(),
             channel_key: carried.channel_key.to_owned(),
             project: carried.project.to_owned(),
+            permission: carried.permission.map(str::to_owned),
             payload: carried.payload.to_owned(),
         };
         hub.deliver_local(&message).await;

@@ -3,9 +3,12 @@
 //! to resync.
 
 use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use raclette::{
@@ -17,6 +20,7 @@ use serde_json::value::RawValue;
 use socketioxide::{
     BroadcastError, SendError, SocketError, SocketIo,
     extract::{Event, SocketRef, TryData},
+    handler::ConnectHandler,
     socket::Sid,
 };
 use tokio::sync::mpsc;
@@ -43,6 +47,12 @@ fn room(project: &str) -> String {
     format!("project:{project}")
 }
 
+/// The socket.io room of a project's sockets whose user holds
+/// `permission` there.
+fn permission_room(project: &str, permission: &str) -> String {
+    format!("project:{project}\u{0}{permission}")
+}
+
 /// The socket.io room of a user's sockets.
 fn user_room(user: &str) -> String {
     format!("user:{user}")
@@ -54,7 +64,41 @@ pub(crate) struct Outgoing {
     pub(crate) plugin_key: String,
     pub(crate) channel_key: String,
     pub(crate) project: String,
+    /// Only sockets whose user holds it get the message.
+    pub(crate) permission: Option<String>,
     pub(crate) payload: Box<RawValue>,
+}
+
+/// One connection request (an engine.io connection), put into its
+/// extensions by the connection route: when it was authenticated, and
+/// whether its one socket was opened already.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    started: Instant,
+    opened: AtomicBool,
+}
+
+impl Connection {
+    pub(crate) fn new() -> Arc<Connection> {
+        Arc::new(Connection {
+            started: Instant::now(),
+            opened: AtomicBool::new(false),
+        })
+    }
+}
+
+/// Who may get what: the permissions plugins declare, which of them
+/// anonymous sockets may use, how long a socket lives before its browser
+/// must authenticate again.
+pub(crate) struct Access {
+    /// Every permission the enabled plugins declare.
+    pub(crate) permissions: Vec<String>,
+    /// Those an anonymous request may use (`[auth]`).
+    pub(crate) anonymous: HashSet<String>,
+    /// A socket is closed this long after its connection was authenticated.
+    pub(crate) lifetime: Duration,
+    /// How long a connection may wait before opening its socket.
+    pub(crate) connect_timeout: Duration,
 }
 
 /// The sockets of this process and how messages reach them.
@@ -62,6 +106,10 @@ pub(crate) struct Hub {
     io: SocketIo,
     /// Keys of the enabled plugins: the only channels delivered.
     enabled: HashSet<String>,
+    access: Access,
+    /// When each user's access last ended, for connections authenticated
+    /// before that which have not opened their socket yet.
+    ended: Mutex<HashMap<String, Instant>>,
     outgoing: mpsc::Sender<Arc<Outgoing>>,
     incoming: Mutex<Option<mpsc::Receiver<Arc<Outgoing>>>>,
     /// Sockets whose queue was full: they get nothing until they got
@@ -71,11 +119,13 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    pub(crate) fn new(io: SocketIo, enabled: HashSet<String>) -> Arc<Hub> {
+    pub(crate) fn new(io: SocketIo, enabled: HashSet<String>, access: Access) -> Arc<Hub> {
         let (outgoing, incoming) = mpsc::channel(OUTGOING_QUEUE);
         Arc::new(Hub {
             io,
             enabled,
+            access,
+            ended: Mutex::new(HashMap::new()),
             outgoing,
             incoming: Mutex::new(Some(incoming)),
             lagging: Mutex::new(HashSet::default()),
@@ -85,11 +135,26 @@ impl Hub {
 
     /// Accepts sockets: each joins the project its connection request ran
     /// in (the sign-in middleware put it there; without one, the default
-    /// project). What a browser sends goes to the event bus as a
+    /// project), and the rooms of the permissions its user holds there.
+    /// A connection opens one socket, and none once its user's access
+    /// ended. What a browser sends goes to the event bus as a
     /// [`SocketMessage`].
-    pub(crate) fn accept_sockets(&self, events: Events) {
-        self.io.ns("/", move |socket: SocketRef| {
+    pub(crate) fn accept_sockets(self: &Arc<Self>, events: Events) {
+        let hub = self.clone();
+        let guard_hub = self.clone();
+        let guard = move |socket: SocketRef| {
+            let hub = guard_hub.clone();
+            async move {
+                if hub.may_open(&socket) {
+                    Ok(())
+                } else {
+                    Err("this connection may not open a socket: connect again")
+                }
+            }
+        };
+        let accept = move |socket: SocketRef| {
             let events = events.clone();
+            let hub = hub.clone();
             async move {
                 let project = socket
                     .req_parts()
@@ -104,6 +169,15 @@ impl Hub {
                     .cloned()
                     .unwrap_or_else(CurrentUser::anonymous);
                 socket.join(room(project.id()));
+                for permission in &hub.access.permissions {
+                    let holds = match user.get() {
+                        Some(user) => user.has_permission(permission),
+                        None => hub.access.anonymous.contains(permission),
+                    };
+                    if holds {
+                        socket.join(permission_room(project.id(), permission));
+                    }
+                }
                 if let Some(id) = user.id() {
                     socket.join(user_room(id));
                 }
@@ -121,7 +195,47 @@ impl Hub {
                     },
                 );
             }
-        });
+        };
+        self.io.ns("/", accept.with(guard));
+    }
+
+    /// Whether `socket` may open: its connection's first socket, and its
+    /// user's access did not end since the connection was authenticated.
+    fn may_open(&self, socket: &SocketRef) -> bool {
+        let Some(connection) = socket.req_parts().extensions.get::<Arc<Connection>>() else {
+            return false;
+        };
+        if connection.opened.swap(true, Ordering::AcqRel) {
+            tracing::debug!(socket = %socket.id, "refused a second socket on one connection");
+            return false;
+        }
+        let user = socket
+            .req_parts()
+            .extensions
+            .get::<CurrentUser>()
+            .and_then(|user| user.id().map(str::to_owned));
+        let Some(user) = user else { return true };
+        let ended = self.ended.lock().expect("hub lock");
+        ended
+            .get(&user)
+            .is_none_or(|ended| *ended < connection.started)
+    }
+
+    /// Closes the sockets whose connection was authenticated longer ago
+    /// than their lifetime: their browsers connect again and are
+    /// authenticated again (an expired session, a changed role or a lost
+    /// message that a user's access ended all take effect by then).
+    fn close_old_sockets(&self) {
+        for socket in self.io.sockets() {
+            let old = socket
+                .req_parts()
+                .extensions
+                .get::<Arc<Connection>>()
+                .is_none_or(|c| c.started.elapsed() >= self.access.lifetime);
+            if old {
+                let _ = socket.disconnect();
+            }
+        }
     }
 
     /// Starts the task that delivers messages; called once the server runs.
@@ -129,6 +243,18 @@ impl Hub {
         let Some(mut incoming) = self.incoming.lock().expect("hub lock").take() else {
             return;
         };
+        let sweeping = Arc::downgrade(self);
+        let every = (self.access.lifetime / 10).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                let Some(hub) = sweeping.upgrade() else {
+                    return;
+                };
+                hub.close_old_sockets();
+            }
+        });
         let hub = self.clone();
         tokio::spawn(async move {
             while let Some(message) = incoming.recv().await {
@@ -174,6 +300,7 @@ impl Hub {
             plugin_key: message.plugin_key,
             channel_key: message.channel_key,
             project: message.project,
+            permission: message.permission,
             payload,
         });
         if self.outgoing.try_send(outgoing).is_err() {
@@ -190,9 +317,13 @@ impl Hub {
     /// those whose queue is full get nothing more until they have room for
     /// that.
     pub(crate) async fn deliver_local(self: &Arc<Self>, message: &Outgoing) {
+        let audience = match &message.permission {
+            Some(permission) => permission_room(&message.project, permission),
+            None => room(&message.project),
+        };
         let sent = self
             .io
-            .to(room(&message.project))
+            .to(audience)
             .except(LAGGING_ROOM)
             .emit(&message.channel_key, &*message.payload)
             .await;
@@ -238,6 +369,13 @@ impl Hub {
     /// their browsers connect again and are authenticated again (or
     /// refused).
     pub(crate) fn end_user(&self, user: &str) {
+        {
+            let mut ended = self.ended.lock().expect("hub lock");
+            let now = Instant::now();
+            let keep = self.access.connect_timeout * 2;
+            ended.retain(|_, at| now.duration_since(*at) < keep);
+            ended.insert(user.to_owned(), now);
+        }
         for socket in self.io.to(user_room(user)).sockets() {
             tracing::debug!(socket = %socket.id, "closing a socket whose user's access ended");
             let _ = socket.disconnect();

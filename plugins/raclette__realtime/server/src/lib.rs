@@ -15,11 +15,17 @@
 //!   from another site's page (`Origin` naming another host) gets 403. The
 //!   socket joins the request's project and only ever receives that
 //!   project's messages; the channels of plugins that are not enabled are
-//!   never delivered. When the user's access ends or narrows (sign-out,
-//!   password change, disabled, token revoked, removed from a project: the
-//!   [`raclette::events::AccessEnded`] event), their sockets on every
-//!   instance are closed; the browser connects again and is authenticated
-//!   again, or refused.
+//!   never delivered, and a data operation's messages only reach sockets
+//!   whose user may read its type (the permission of its read routes).
+//!   When the user's access ends or narrows (sign-out, password change,
+//!   disabled, no longer admin, token revoked, role changed, removed from
+//!   a project: the [`raclette::events::AccessEnded`] event), their sockets
+//!   on every instance are closed; the browser connects again and is
+//!   authenticated again, or refused. A connection opens one socket, none
+//!   once its user's access ended, and every socket is closed
+//!   `reauthenticate_seconds` after its connection was authenticated (an
+//!   expired session or token, or an end of access whose message was lost,
+//!   takes effect by then).
 //! - **Several instances.** With `adapter = "redis"` every message is also
 //!   published on a Redis pub/sub channel, and each instance delivers the
 //!   messages of the others to its own sockets. When Redis is unreachable
@@ -86,7 +92,13 @@ pub struct Options {
     pub ping_interval_seconds: NonZeroUsize,
     /// Seconds the server waits for a ping's answer.
     pub ping_timeout_seconds: NonZeroUsize,
+    /// Seconds a socket lives before its browser connects and is
+    /// authenticated again.
+    pub reauthenticate_seconds: NonZeroUsize,
 }
+
+/// How long a connection may wait before opening its socket.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where messages go besides this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,6 +125,22 @@ fn seconds(value: NonZeroUsize) -> Duration {
 /// Entry point called by the framework.
 pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     let options: Options = app.options()?;
+    let permissions: Vec<String> = app
+        .app_plugins()
+        .iter()
+        .filter(|plugin| plugin.enabled)
+        .flat_map(|plugin| plugin.permissions.keys().cloned())
+        .collect();
+    let access = hub::Access {
+        anonymous: permissions
+            .iter()
+            .filter(|permission| app.anonymous_may(permission))
+            .cloned()
+            .collect(),
+        permissions,
+        lifetime: seconds(options.reauthenticate_seconds),
+        connect_timeout: CONNECT_TIMEOUT,
+    };
     let enabled = app
         .app_plugins()
         .iter()
@@ -134,8 +162,9 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         .ws_read_buffer_size(1024)
         .ping_interval(seconds(options.ping_interval_seconds))
         .ping_timeout(seconds(options.ping_timeout_seconds))
+        .connect_timeout(CONNECT_TIMEOUT)
         .build_svc();
-    let hub = Hub::new(io, enabled);
+    let hub = Hub::new(io, enabled, access);
     hub.accept_sockets(app.events());
     app.provide_broadcaster(hub::HubBroadcaster::new(hub.clone()))?;
     let ending = hub.clone();
@@ -151,7 +180,7 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
                 .map_err(|err| {
                     raclette::Error::Other(
                         format!(
-                            "raclette__realtime: cannot reach Redis at {} ([realtime] url): {err}",
+                            "raclette__realtime: cannot reach Redis at {} ([realtime] url; it must be reachable when the server starts): {err}",
                             options.url
                         )
                         .into(),
@@ -164,12 +193,13 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     });
     app.routes(
         Routes::new()
-            .get("/socket.io/", move |request: Request<Body>| {
+            .get("/socket.io/", move |mut request: Request<Body>| {
                 let service = service.clone();
                 async move {
                     if let Err(refused) = same_site(&request) {
                         return refused.into_response();
                     }
+                    request.extensions_mut().insert(hub::Connection::new());
                     match service.oneshot(request).await {
                         Ok(response) => response.map(Body::new),
                         Err(never) => match never {},
