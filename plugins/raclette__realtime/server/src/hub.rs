@@ -141,62 +141,62 @@ impl Hub {
     /// [`SocketMessage`].
     pub(crate) fn accept_sockets(self: &Arc<Self>, events: Events) {
         let hub = self.clone();
-        let guard_hub = self.clone();
-        let guard = move |socket: SocketRef| {
-            let hub = guard_hub.clone();
-            async move {
-                if hub.may_open(&socket) {
-                    Ok(())
-                } else {
-                    Err("this connection may not open a socket: connect again")
-                }
-            }
-        };
-        let accept = move |socket: SocketRef| {
-            let events = events.clone();
+        // Everything happens before the client hears that its socket is
+        // open, so that nothing it sends or is sent right after is missed.
+        let open = move |socket: SocketRef| {
             let hub = hub.clone();
+            let events = events.clone();
             async move {
-                let project = socket
-                    .req_parts()
-                    .extensions
-                    .get::<Project>()
-                    .cloned()
-                    .unwrap_or_default();
-                let user = socket
-                    .req_parts()
-                    .extensions
-                    .get::<CurrentUser>()
-                    .cloned()
-                    .unwrap_or_else(CurrentUser::anonymous);
-                socket.join(room(project.id()));
-                for permission in &hub.access.permissions {
-                    let holds = match user.get() {
-                        Some(user) => user.has_permission(permission),
-                        None => hub.access.anonymous.contains(permission),
-                    };
-                    if holds {
-                        socket.join(permission_room(project.id(), permission));
-                    }
+                if !hub.may_open(&socket) {
+                    return Err("this connection may not open a socket: connect again");
                 }
-                if let Some(id) = user.id() {
-                    socket.join(user_room(id));
-                }
-                socket.on_fallback(
-                    move |Event(event): Event, TryData(data): TryData<serde_json::Value>| {
-                        if !event.starts_with("raclette:") {
-                            drop(events.emit(SocketMessage {
-                                user: user.clone(),
-                                project: project.clone(),
-                                event,
-                                data: data.unwrap_or_default(),
-                            }));
-                        }
-                        std::future::ready(())
-                    },
-                );
+                hub.set_up(&socket, events);
+                Ok(())
             }
         };
-        self.io.ns("/", accept.with(guard));
+        self.io.ns("/", (async |_: SocketRef| {}).with(open));
+    }
+
+    /// Puts `socket` into its rooms and passes what it sends to `events`.
+    fn set_up(&self, socket: &SocketRef, events: Events) {
+        let project = socket
+            .req_parts()
+            .extensions
+            .get::<Project>()
+            .cloned()
+            .unwrap_or_default();
+        let user = socket
+            .req_parts()
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .unwrap_or_else(CurrentUser::anonymous);
+        socket.join(room(project.id()));
+        for permission in &self.access.permissions {
+            let holds = match user.get() {
+                Some(user) => user.has_permission(permission),
+                None => self.access.anonymous.contains(permission),
+            };
+            if holds {
+                socket.join(permission_room(project.id(), permission));
+            }
+        }
+        if let Some(id) = user.id() {
+            socket.join(user_room(id));
+        }
+        socket.on_fallback(
+            move |Event(event): Event, TryData(data): TryData<serde_json::Value>| {
+                if !event.starts_with("raclette:") {
+                    drop(events.emit(SocketMessage {
+                        user: user.clone(),
+                        project: project.clone(),
+                        event,
+                        data: data.unwrap_or_default(),
+                    }));
+                }
+                std::future::ready(())
+            },
+        );
     }
 
     /// Whether `socket` may open: its connection's first socket, and its
