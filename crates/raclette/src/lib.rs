@@ -120,7 +120,7 @@ pub mod http {
 /// [`crate::CurrentUser`], [`crate::Project`], [`crate::Broadcast`] and
 /// [`crate::Service`].
 pub mod extract {
-    pub use axum::extract::{ConnectInfo, Extension, Path, Query, State};
+    pub use axum::extract::{ConnectInfo, Extension, OriginalUri, Path, Query, State};
 }
 
 /// Turning handler results into answers.

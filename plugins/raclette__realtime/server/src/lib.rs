@@ -61,7 +61,8 @@ use std::{num::NonZeroUsize, time::Duration};
 use raclette::{
     Body, HttpError, Registrar, Routes,
     events::AccessEnded,
-    http::{Request, StatusCode, header},
+    extract::OriginalUri,
+    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::IntoResponse,
 };
 use serde::Deserialize;
@@ -193,12 +194,13 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     });
     app.routes(
         Routes::new()
-            .get("/socket.io/", move |mut request: Request<Body>| {
+            .get("/socket.io/", move |request: Request<Body>| {
                 let service = service.clone();
                 async move {
                     if let Err(refused) = same_site(&request) {
                         return refused.into_response();
                     }
+                    let mut request = kept_for_the_socket(request);
                     request.extensions_mut().insert(hub::Connection::new());
                     match service.oneshot(request).await {
                         Ok(response) => response.map(Body::new),
@@ -217,6 +219,34 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         Ok(())
     });
     Ok(())
+}
+
+/// The connection request as its socket keeps it for its whole life:
+/// without its credentials (they were checked; the user and project are in
+/// its extensions), and with its own copies of the URI and header values.
+/// As parsed, those share the connection's read buffer (8 KiB), which every
+/// idle socket would otherwise hold on to.
+fn kept_for_the_socket(request: Request<Body>) -> Request<Body> {
+    let (mut parts, body) = request.into_parts();
+    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        if name == header::COOKIE || name == header::AUTHORIZATION {
+            continue;
+        }
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(name.clone(), value);
+        }
+    }
+    parts.headers = headers;
+    if let Ok(uri) = parts.uri.to_string().parse() {
+        parts.uri = uri;
+    }
+    if let Some(OriginalUri(original)) = parts.extensions.get_mut::<OriginalUri>()
+        && let Ok(uri) = original.to_string().parse()
+    {
+        *original = uri;
+    }
+    Request::from_parts(parts, body)
 }
 
 /// Browsers send `Origin` with a WebSocket request; one that names another
