@@ -340,7 +340,8 @@ macro_rules! on_both_databases {
 on_both_databases!(
     writes_reach_their_project_only,
     strangers_are_refused,
-    access_is_checked_per_message_and_ends_with_the_access
+    access_is_checked_per_message_and_ends_with_the_access,
+    a_user_has_a_bounded_number_of_sockets
 );
 
 /// A plugin that broadcasts `n` messages of 60 KB on `POST /loud/:n`.
@@ -574,4 +575,32 @@ async fn sockets_authenticate_again_after_their_lifetime() {
     let again = SocketClient::connect(&server.url(), &[]).await;
     assert!(again.is_ok(), "a new connection is let in");
     server.shutdown().await.expect("clean shutdown");
+}
+
+async fn a_user_has_a_bounded_number_of_sockets(db: Db) {
+    let portal = Portal::start(
+        db,
+        "sign_ins_per_minute_per_account = 1000\n[realtime]\nmax_sockets_per_user = 2\n",
+    )
+    .await;
+    let (ada, _) = portal.signed_in("ada@example.com").await;
+    let (bob, _) = portal.signed_in("bob@example.com").await;
+    let first = socket_of(&portal, &ada).await;
+    let second = socket_of(&portal, &ada).await;
+    let cookie = ada.cookie.clone().expect("cookie");
+    let mut third = SocketClient::open(&portal.server.url(), &[("cookie", &cookie)])
+        .await
+        .expect("connection");
+    let answer = third.open_socket().await;
+    assert!(answer.starts_with("44"), "a third socket opened: {answer}");
+    assert!(answer.contains("too many"), "{answer}");
+    // Others are not affected, and a closed socket makes room.
+    let bobs = socket_of(&portal, &bob).await;
+    first.close().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = socket_of(&portal, &ada).await;
+    for socket in [second, again, bobs, third] {
+        socket.close().await;
+    }
+    portal.stop().await;
 }

@@ -99,6 +99,8 @@ pub(crate) struct Access {
     pub(crate) lifetime: Duration,
     /// How long a connection may wait before opening its socket.
     pub(crate) connect_timeout: Duration,
+    /// Sockets one user may have open at once.
+    pub(crate) per_user: usize,
 }
 
 /// The sockets of this process and how messages reach them.
@@ -149,6 +151,9 @@ impl Hub {
             async move {
                 if !hub.may_open(&socket) {
                     return Err("this connection may not open a socket: connect again");
+                }
+                if hub.too_many(&socket) {
+                    return Err("too many open sockets for this user: close some tabs");
                 }
                 hub.set_up(&socket, events);
                 Ok(())
@@ -219,6 +224,19 @@ impl Hub {
         ended
             .get(&user)
             .is_none_or(|ended| *ended < connection.started)
+    }
+
+    /// Whether `socket`'s user has as many sockets open as they may.
+    fn too_many(&self, socket: &SocketRef) -> bool {
+        let Some(user) = socket
+            .req_parts()
+            .extensions
+            .get::<CurrentUser>()
+            .and_then(|user| user.id().map(str::to_owned))
+        else {
+            return false;
+        };
+        self.io.to(user_room(&user)).sockets().len() >= self.access.per_user
     }
 
     /// Closes the sockets whose connection was authenticated longer ago

@@ -96,6 +96,8 @@ pub struct Options {
     /// Seconds a socket lives before its browser connects and is
     /// authenticated again.
     pub reauthenticate_seconds: NonZeroUsize,
+    /// Sockets one user may have open on one server at once.
+    pub max_sockets_per_user: NonZeroUsize,
 }
 
 /// How long a connection may wait before opening its socket.
@@ -140,6 +142,7 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             .collect(),
         permissions,
         lifetime: seconds(options.reauthenticate_seconds),
+        per_user: options.max_sockets_per_user.get(),
         connect_timeout: CONNECT_TIMEOUT,
     };
     let enabled = app
