@@ -604,3 +604,24 @@ async fn a_user_has_a_bounded_number_of_sockets(db: Db) {
     }
     portal.stop().await;
 }
+
+#[tokio::test]
+async fn a_bad_realtime_option_names_the_section_the_user_wrote() {
+    let app = TempApp::new();
+    app.config("name = \"bad\"\n[realtime]\nadapter = \"bogus\"\n");
+    let failure = raclette_tests::start_error(app.app()).await;
+    let Some((
+        "raclette__realtime",
+        raclette_runtime::MountFailure::Setup(raclette::Error::Options {
+            field, overrides, ..
+        }),
+    )) = failure.mount_failure()
+    else {
+        panic!("expected an options error, got {failure:?}");
+    };
+    assert_eq!(field, "options.adapter");
+    assert_eq!(overrides, "[realtime]");
+    let error = failure.to_string();
+    assert!(error.contains("expected `memory` or `redis`"), "{error}");
+    assert!(error.contains("raclette.toml [realtime]"), "{error}");
+}

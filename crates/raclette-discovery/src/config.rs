@@ -50,6 +50,21 @@ pub struct AppConfig {
 /// `[plugins.raclette__realtime.options] adapter = "redis"`.
 pub(crate) const OPTION_SECTIONS: &[(&str, &str)] = &[("realtime", "raclette__realtime")];
 
+/// Where `raclette.toml` overrides the options of the plugin in `folder`,
+/// as a user writes it.
+///
+/// ```
+/// use raclette_discovery::options_section;
+/// assert_eq!(options_section("acme__shop"), "[plugins.acme__shop.options]");
+/// assert_eq!(options_section("raclette__realtime"), "[realtime]");
+/// ```
+pub fn options_section(folder: &str) -> String {
+    match OPTION_SECTIONS.iter().find(|(_, plugin)| *plugin == folder) {
+        Some((section, _)) => format!("[{section}]"),
+        None => format!("[plugins.{folder}.options]"),
+    }
+}
+
 /// `[server]`: where the app listens, which host names it answers, and the
 /// limits that keep slow or idle clients from holding its connections.
 ///

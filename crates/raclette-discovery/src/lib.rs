@@ -30,7 +30,7 @@ mod server_crate;
 pub use client_dir::{CLIENT_DIRS, client_dir};
 pub use config::{
     AppConfig, AuthConfig, DatabaseConfig, FrameworkConfig, HostPattern, PluginConfig, Seconds,
-    ServerConfig,
+    ServerConfig, options_section,
 };
 pub use discover::{
     AppModel, DiscoveredPlugin, PluginSource, discover, discover_with, from_sources,

@@ -106,6 +106,7 @@ pub(crate) async fn mount(
             info,
             options: plugin.options.clone(),
             defaults_file: plugin.manifest_file.clone(),
+            overrides: raclette_discovery::options_section(plugin.folder()),
             database: db.clone(),
             store: store.clone(),
             dependencies: plugin.all_dependencies.clone(),

@@ -33,7 +33,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The plugin's options do not fit its options type.
     #[error(
-        "options of plugin {plugin}: field `{field}`: {message} (defaults come from {defaults_file} [options], overrides from raclette.toml [plugins.{plugin}.options])"
+        "options of plugin {plugin}: field `{field}`: {message} (defaults come from {defaults_file} [options], overrides from raclette.toml {overrides})"
     )]
     Options {
         /// Folder name of the plugin.
@@ -44,6 +44,9 @@ pub enum Error {
         message: String,
         /// The metadata file holding the defaults.
         defaults_file: String,
+        /// Where `raclette.toml` overrides them, such as
+        /// `[plugins.acme__shop.options]`.
+        overrides: String,
     },
     /// A service was asked for that no enabled plugin provides.
     #[error("plugin {plugin} asked for service `{service}`, but no enabled plugin provides it")]

@@ -51,6 +51,8 @@ pub struct RegistrarSeed {
     pub options: serde_json::Value,
     /// The metadata file the defaults come from, for messages.
     pub defaults_file: String,
+    /// Where `raclette.toml` overrides its options (`[plugins.<folder>.options]`).
+    pub overrides: String,
     /// The app's database.
     pub database: Database,
     /// The store of the app's collections.
@@ -195,6 +197,7 @@ impl<'a> Registrar<'a> {
                 },
                 message: err.into_inner().to_string(),
                 defaults_file: self.seed.defaults_file.clone(),
+                overrides: self.seed.overrides.clone(),
             }
         })
     }
