@@ -261,7 +261,7 @@ impl Built {
                     tracing::error!(plugin = %folder, error = %err, "before_unmount failed");
                     first_error.get_or_insert(StartError::Unmount {
                         plugin: folder.clone(),
-                        cause: err,
+                        cause: Box::new(err),
                     });
                 }
             }

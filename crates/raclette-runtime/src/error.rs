@@ -62,7 +62,7 @@ pub enum StartError {
         plugin: String,
         /// What went wrong.
         #[source]
-        cause: raclette::Error,
+        cause: Box<raclette::Error>,
     },
 }
 
