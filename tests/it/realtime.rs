@@ -341,7 +341,8 @@ on_both_databases!(
     writes_reach_their_project_only,
     strangers_are_refused,
     access_is_checked_per_message_and_ends_with_the_access,
-    a_user_has_a_bounded_number_of_sockets
+    a_user_has_a_bounded_number_of_sockets,
+    a_project_switch_moves_the_session_s_sockets
 );
 
 /// A plugin that broadcasts `n` messages of 60 KB on `POST /loud/:n`.
@@ -624,4 +625,41 @@ async fn a_bad_realtime_option_names_the_section_the_user_wrote() {
     let error = failure.to_string();
     assert!(error.contains("expected `memory` or `redis`"), "{error}");
     assert!(error.contains("raclette.toml [realtime]"), "{error}");
+}
+
+async fn a_project_switch_moves_the_session_s_sockets(db: Db) {
+    let portal = Portal::start(db, "").await;
+    let (mut ada, _) = portal.signed_in("ada@example.com").await;
+    let mut old = socket_of(&portal, &ada).await;
+    let project = ada
+        .send(
+            "POST",
+            "/plugin/raclette/core/project",
+            Some(json!({ "name": "Second" })),
+        )
+        .await;
+    assert_eq!(project.status, 201, "{}", project.text);
+    let second = project.json["_id"].as_str().unwrap().to_owned();
+    let switched = ada
+        .send(
+            "PUT",
+            "/plugin/raclette/core/session/project",
+            Some(json!({ "project": second })),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    assert!(
+        old.closed_within(SOON).await,
+        "the socket of the old project stays open"
+    );
+    // Connected again, the session's socket is in the new project.
+    let mut new = socket_of(&portal, &ada).await;
+    let id = ada.create_todo("in the second project").await;
+    let message = next_named(&mut new, TODO_CREATED).await;
+    assert_eq!(message["project"], second.as_str());
+    assert_eq!(message["items"][0]["_id"], id.as_str());
+    for socket in [old, new] {
+        socket.close().await;
+    }
+    portal.stop().await;
 }

@@ -29,8 +29,9 @@ use futures_util::FutureExt;
 use crate::{CurrentUser, HttpError, Project, scope::PluginScope};
 
 /// A user's access ended or narrowed: they signed out, changed their
-/// password (their other sessions ended), were disabled, or an API token
-/// of theirs was revoked. Whatever holds their access open without
+/// password (their other sessions ended), were disabled, lost the admin
+/// flag or changed role, were removed from a project, switched their
+/// session's project, or an API token of theirs was revoked. Whatever holds their access open without
 /// asking again on each request (a realtime connection) should close and
 /// let the client authenticate again.
 ///

@@ -338,6 +338,7 @@ struct SwitchProject {
 async fn switch_project(
     State(core): Shared,
     user: CurrentUser,
+    events: Events,
     session: Session,
     Json(body): Json<SwitchProject>,
 ) -> Result<Json<SessionInfo>, HttpError> {
@@ -373,6 +374,9 @@ async fn switch_project(
         .insert(AUTH_KEY, &auth)
         .await
         .map_err(session_failed)?;
+    // The session's pages now run in the new project: connections opened
+    // in the old one authenticate again.
+    access_ended(&events, &user);
     Ok(Json(
         session_info(&core, &principal, &body.project, Some(csrf)).await?,
     ))

@@ -19,7 +19,8 @@
 //!   whose user may read its type (the permission of its read routes).
 //!   When the user's access ends or narrows (sign-out, password change,
 //!   disabled, no longer admin, token revoked, role changed, removed from
-//!   a project: the [`raclette::events::AccessEnded`] event), their sockets
+//!   a project, switched project: the [`raclette::events::AccessEnded`]
+//!   event), their sockets
 //!   on every instance are closed; the browser connects again and is
 //!   authenticated again, or refused. A connection opens one socket, none
 //!   once its user's access ended, and every socket is closed
