@@ -145,7 +145,7 @@ pub(crate) fn dev(app: &Path, port: Option<u16>) -> Result<(), CliError> {
                 {
                     eprintln!("raclette: the server stopped ({status}); waiting for changes");
                     if let Some(stopped) = server.take() {
-                        let _ = std::fs::remove_file(stopped.binary);
+                        remove_copy(&stopped.binary);
                     }
                 }
             }
@@ -154,7 +154,7 @@ pub(crate) fn dev(app: &Path, port: Option<u16>) -> Result<(), CliError> {
     };
     if let Some(running) = server.take() {
         stop(Some(running.child));
-        let _ = std::fs::remove_file(running.binary);
+        remove_copy(&running.binary);
     }
     result
 }
@@ -176,14 +176,14 @@ fn replace(
     events: &mpsc::Receiver<Event>,
     rebuild: &mut bool,
 ) -> Result<Flow, CliError> {
-    let copy = snapshot(binary, generation)?;
+    let copy = snapshot(binary, generation, app)?;
     let previous = server.take();
     let previous_binary = previous.as_ref().map(|s| s.binary.clone());
     stop(previous.map(|s| s.child));
     let status = match start(&copy, app, port, events, rebuild)? {
         Started::Listening(new) => {
             if let Some(old) = previous_binary {
-                let _ = std::fs::remove_file(old);
+                remove_copy(&old);
             }
             *server = Some(new);
             return Ok(Flow::Go);
@@ -191,7 +191,7 @@ fn replace(
         Started::Stopped => return Ok(Flow::Stop),
         Started::Failed(status) => status,
     };
-    let _ = std::fs::remove_file(&copy);
+    remove_copy(&copy);
     eprintln!("raclette: the new server did not start ({status})");
     let Some(old) = previous_binary else {
         eprintln!("raclette: waiting for changes");
@@ -201,7 +201,7 @@ fn replace(
     match start(&old, app, port, events, rebuild)? {
         Started::Listening(old) => *server = Some(old),
         Started::Failed(status) => {
-            let _ = std::fs::remove_file(&old);
+            remove_copy(&old);
             eprintln!(
                 "raclette: the previous server did not start either ({status}); waiting for changes"
             );
@@ -249,7 +249,7 @@ fn relevant(app: &Path, path: &Path) -> bool {
 /// A copy of `binary` that the next build does not overwrite (a hard link
 /// where possible: cargo replaces the file rather than rewriting it), in
 /// `raclette-dev/` beside it.
-fn snapshot(binary: &Path, generation: u32) -> Result<PathBuf, CliError> {
+fn snapshot(binary: &Path, generation: u32, app: &Path) -> Result<PathBuf, CliError> {
     let dir = binary
         .parent()
         .unwrap_or_else(|| Path::new("."))
@@ -266,7 +266,28 @@ fn snapshot(binary: &Path, generation: u32) -> Result<PathBuf, CliError> {
     if std::fs::hard_link(binary, &copy).is_err() {
         std::fs::copy(binary, &copy).map_err(CliError::io(&copy))?;
     }
+    // The configuration it is started with: started again later (when a
+    // newer build fails to start), it runs as it ran before.
+    let config = app.join(raclette_discovery::APP_CONFIG_FILE);
+    let config_copy = config_of(&copy);
+    let _ = std::fs::remove_file(&config_copy);
+    if config.is_file() {
+        std::fs::copy(&config, &config_copy).map_err(CliError::io(&config_copy))?;
+    }
     Ok(copy)
+}
+
+/// Where the copy of the configuration of the build copy `binary` is.
+fn config_of(binary: &Path) -> PathBuf {
+    let mut name = binary.as_os_str().to_owned();
+    name.push(".toml");
+    PathBuf::from(name)
+}
+
+/// Removes a build copy and its configuration.
+fn remove_copy(binary: &Path) {
+    let _ = std::fs::remove_file(binary);
+    let _ = std::fs::remove_file(config_of(binary));
 }
 
 /// Removes the copies `<name>-<pid>-<generation>` in `dir` left by
@@ -301,10 +322,12 @@ fn start(
     rebuild: &mut bool,
 ) -> Result<Started, CliError> {
     let mut command = Command::new(binary);
+    command.arg("serve").arg("--app").arg(app);
+    let config = config_of(binary);
+    if config.is_file() {
+        command.arg("--config").arg(config);
+    }
     command
-        .arg("serve")
-        .arg("--app")
-        .arg(app)
         // The core plugin creates the development account (see the
         // README) when the database has no user yet.
         .env("RACLETTE_DEV_ACCOUNT", "1")

@@ -851,4 +851,22 @@ fn dev_keeps_the_running_server_when_a_new_build_would_not_start() {
     dev.wait_for("raclette: starting the previous server again", BUILD_LIMIT);
     let url = dev.wait_listening(BUILD_LIMIT);
     assert!(answers(&url), "the previous server answers again");
+
+    // A configuration only start-up finds wrong (a Redis nobody runs): the
+    // previous server starts again with the configuration it ran with.
+    std::fs::remove_file(hello.join("server/migrations/0002_broken.sql")).unwrap();
+    let url = dev.wait_listening(BUILD_LIMIT);
+    assert!(answers(&url));
+    std::fs::write(
+        &config,
+        format!("{good_config}\n[realtime]\nadapter = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n"),
+    )
+    .unwrap();
+    dev.wait_for("cannot reach Redis at redis://127.0.0.1:1", BUILD_LIMIT);
+    dev.wait_for("raclette: starting the previous server again", BUILD_LIMIT);
+    let url = dev.wait_listening(BUILD_LIMIT);
+    assert!(
+        answers(&url),
+        "the previous server runs with its own configuration"
+    );
 }

@@ -6,7 +6,7 @@
 //! own. Its command line:
 //!
 //! ```text
-//! <binary> [serve] [--app DIR] [--host HOST] [--port N]
+//! <binary> [serve] [--app DIR] [--config FILE] [--host HOST] [--port N]
 //! <binary> routes [--app DIR]
 //! <binary> client-config [--app DIR]    (JSON: every enabled plugin's data API and item types)
 //! <binary> verify [--app DIR]           (JSON: why the app would not start)
@@ -28,6 +28,9 @@
 //! `--app` (default: the `RACLETTE_APP_DIR` variable, else the current
 //! folder) is where `raclette.toml` and `data/` are looked for; without a
 //! `raclette.toml` there, the one embedded at build time is used.
+//! `--config FILE` reads the configuration from FILE instead (`raclette
+//! dev` keeps each running build's copy, so that the previous server can
+//! start again with the configuration it ran with).
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -102,6 +105,7 @@ pub struct HostSpec {
 struct Args {
     command: String,
     app: Option<PathBuf>,
+    config: Option<PathBuf>,
     host: Option<String>,
     port: Option<u16>,
     user: crate::user_command::UserArgs,
@@ -111,6 +115,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         command: "serve".to_owned(),
         app: None,
+        config: None,
         host: None,
         port: None,
         user: Default::default(),
@@ -128,6 +133,7 @@ fn parse_args() -> Result<Args, String> {
                 args.user.words.push(word.to_owned());
             }
             "--app" => args.app = Some(PathBuf::from(value("--app")?)),
+            "--config" => args.config = Some(PathBuf::from(value("--config")?)),
             "--host" => args.host = Some(value("--host")?),
             "--port" => {
                 let v = value("--port")?;
@@ -138,7 +144,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(format!(
-                    "usage: [serve] [--app DIR] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR] | verify [--app DIR] | {} [--app DIR]",
+                    "usage: [serve] [--app DIR] [--config FILE] [--host HOST] [--port N] | routes [--app DIR] | client-config [--app DIR] | verify [--app DIR] | {} [--app DIR]",
                     crate::user_command::USAGE
                 ));
             }
@@ -182,8 +188,13 @@ async fn run(spec: HostSpec, args: Args) -> Result<(), String> {
         .app
         .or_else(|| std::env::var_os("RACLETTE_APP_DIR").map(PathBuf::from))
         .map_or_else(|| std::env::current_dir().map_err(|e| e.to_string()), Ok)?;
-    let config_on_disk =
-        std::fs::read_to_string(app_dir.join(raclette_discovery::APP_CONFIG_FILE)).ok();
+    let config_on_disk = match &args.config {
+        Some(file) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|err| format!("cannot read {}: {err}", file.display()))?,
+        ),
+        None => std::fs::read_to_string(app_dir.join(raclette_discovery::APP_CONFIG_FILE)).ok(),
+    };
     let config = config_on_disk.as_deref().unwrap_or(spec.config);
     let _ = spec.app_dir;
     let sources = spec
