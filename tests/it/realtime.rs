@@ -663,3 +663,18 @@ async fn a_project_switch_moves_the_session_s_sockets(db: Db) {
     }
     portal.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_closes_the_sockets() {
+    let app = TempApp::new();
+    app.config("name = \"closing\"\n");
+    let server = start(app.app()).await;
+    let mut socket = SocketClient::connect(&server.url(), &[])
+        .await
+        .expect("socket");
+    server.shutdown().await.expect("clean shutdown");
+    assert!(
+        socket.closed_within(SOON).await,
+        "the socket outlived the server"
+    );
+}

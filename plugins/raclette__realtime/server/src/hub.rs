@@ -289,8 +289,10 @@ impl Hub {
         let _ = self.fanout.set(fanout);
     }
 
-    /// Stops accepting and delivering (the server is shutting down).
-    pub(crate) fn close(&self) {
+    /// Closes every socket (their browsers connect again, to the next
+    /// server) and the link to Redis: the server is shutting down.
+    pub(crate) async fn close(&self) {
+        self.io.close().await;
         if let Some(fanout) = self.fanout.get() {
             fanout.close();
         }

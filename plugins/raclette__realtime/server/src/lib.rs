@@ -219,7 +219,7 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     )?;
     let stop = hub.clone();
     app.on_before_unmount(move || async move {
-        stop.close();
+        stop.close().await;
         Ok(())
     });
     Ok(())
