@@ -191,6 +191,33 @@ impl Agent {
         reply
     }
 
+    /// Creates a project (the agent owns it); returns its id.
+    pub(crate) async fn create_project(&mut self, name: &str) -> String {
+        let reply = self
+            .send(
+                "POST",
+                "/plugin/raclette/core/project",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json["_id"].as_str().expect("id").to_owned()
+    }
+
+    /// Creates a project and makes it the session's project; returns its id.
+    pub(crate) async fn enter_new_project(&mut self, name: &str) -> String {
+        let project = self.create_project(name).await;
+        let switched = self
+            .send(
+                "PUT",
+                "/plugin/raclette/core/session/project",
+                Some(json!({ "project": project })),
+            )
+            .await;
+        assert_eq!(switched.status, 200, "{}", switched.text);
+        project
+    }
+
     pub(crate) async fn create_todo(&mut self, name: &str) -> String {
         let reply = self
             .send(
@@ -399,15 +426,7 @@ async fn roles_and_projects(db: Db) {
 
     // A member of another project never sees or changes this project's todos.
     let (mut other, other_id) = portal.signed_in("other@example.com").await;
-    let project = other
-        .send(
-            "POST",
-            "/plugin/raclette/core/project",
-            Some(json!({ "name": "Other" })),
-        )
-        .await;
-    assert_eq!(project.status, 201, "{}", project.text);
-    let project_b = project.json["_id"].as_str().unwrap().to_owned();
+    let project_b = other.create_project("Other").await;
     let removed = owner
         .send(
             "DELETE",
@@ -863,6 +882,8 @@ async fn project_safety(db: Db) {
     portal.stop().await;
 }
 
+/// Runs each `async fn name(db: Db)` of the calling module as a test on
+/// SQLite and one on PostgreSQL.
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -875,6 +896,7 @@ macro_rules! on_both_databases {
         }
     };
 }
+pub(crate) use on_both_databases;
 
 on_both_databases!(
     sign_in_out,

@@ -8,7 +8,7 @@ use raclette_runtime::RunningApp;
 use raclette_tests::{PgDatabase, RedisServer, TempApp, socketio::SocketClient, start};
 use serde_json::{Value, json};
 
-use crate::auth::{Agent, Db, PASSWORD, Portal};
+use crate::auth::{Agent, Db, PASSWORD, Portal, on_both_databases};
 
 const TODO_CREATED: &str = "plugin_pacifico__todo--todoCreated";
 const QUIET: Duration = Duration::from_millis(400);
@@ -45,26 +45,9 @@ async fn next_named(socket: &mut SocketClient, name: &str) -> Value {
 async fn writes_reach_their_project_only(db: Db) {
     let portal = Portal::start(db, "").await;
     let (mut ada, _) = portal.signed_in("ada@example.com").await;
-    let (mut bob, bob_id) = portal.signed_in("bob@example.com").await;
+    let (mut bob, _) = portal.signed_in("bob@example.com").await;
     // Bob moves to a project of his own, where Ada is not a member.
-    let project = bob
-        .send(
-            "POST",
-            "/plugin/raclette/core/project",
-            Some(json!({ "name": "Bob's" })),
-        )
-        .await;
-    assert_eq!(project.status, 201, "{}", project.text);
-    let bobs_project = project.json["_id"].as_str().unwrap().to_owned();
-    let switched = bob
-        .send(
-            "PUT",
-            "/plugin/raclette/core/session/project",
-            Some(json!({ "project": bobs_project })),
-        )
-        .await;
-    assert_eq!(switched.status, 200, "{}", switched.text);
-    let _ = bob_id;
+    let bobs_project = bob.enter_new_project("Bob's").await;
 
     let mut ada_socket = socket_of(&portal, &ada).await;
     let mut ada_second_tab = socket_of(&portal, &ada).await;
@@ -322,19 +305,6 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
     }
     db.close().await;
     pg.drop().await;
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Db::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Db::Postgres).await })*
-        }
-    };
 }
 
 on_both_databases!(
@@ -631,23 +601,7 @@ async fn a_project_switch_moves_the_session_s_sockets(db: Db) {
     let portal = Portal::start(db, "").await;
     let (mut ada, _) = portal.signed_in("ada@example.com").await;
     let mut old = socket_of(&portal, &ada).await;
-    let project = ada
-        .send(
-            "POST",
-            "/plugin/raclette/core/project",
-            Some(json!({ "name": "Second" })),
-        )
-        .await;
-    assert_eq!(project.status, 201, "{}", project.text);
-    let second = project.json["_id"].as_str().unwrap().to_owned();
-    let switched = ada
-        .send(
-            "PUT",
-            "/plugin/raclette/core/session/project",
-            Some(json!({ "project": second })),
-        )
-        .await;
-    assert_eq!(switched.status, 200, "{}", switched.text);
+    let second = ada.enter_new_project("Second").await;
     assert!(
         old.closed_within(SOON).await,
         "the socket of the old project stays open"

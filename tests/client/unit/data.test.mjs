@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
 
-import { client, fakeFetch } from './runtime.mjs'
+import { client, fakeFetch, todoBase as base, todoChannels as channel } from './runtime.mjs'
 
-const base = '/plugin/pacifico/todo/todo'
-const channel = (key) => [{ channel: `plugin_pacifico__todo--${key}`, channelKey: key, prefix: 'plugin_pacifico__todo' }]
 const todoTypes = {
   todo: {
     type: 'todo',

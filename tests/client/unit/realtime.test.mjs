@@ -8,10 +8,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'node:test'
 
-import { client, fakeFetch } from './runtime.mjs'
+import { client, fakeFetch, todoBase as base, todoChannels as channel } from './runtime.mjs'
 
-const base = '/plugin/pacifico/todo/todo'
-const channel = (event) => [{ channel: `plugin_pacifico__todo--${event}`, channelKey: event, prefix: 'plugin_pacifico__todo' }]
 const todoTypes = {
   todo: {
     type: 'todo',

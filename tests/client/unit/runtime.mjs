@@ -14,6 +14,14 @@ if (!fs.existsSync(path.join(dir, 'client.js'))) {
   )
 }
 
+/** Where the example todo plugin's todo routes are. */
+export const todoBase = '/plugin/pacifico/todo/todo'
+
+/** The channels of a todo operation broadcasting `event`, as its client config lists them. */
+export const todoChannels = (event) => [
+  { channel: `plugin_pacifico__todo--${event}`, channelKey: event, prefix: 'plugin_pacifico__todo' },
+]
+
 /** The `@raclette/client` module. */
 export const client = await import(pathToFileURL(path.join(dir, 'client.js')).href)
 
