@@ -4,6 +4,32 @@
 // The JSON shapes the server and the browser runtime share (types only).
 
 /**
+ * One message on one channel, as listeners get it.
+ */
+export type BroadcastMessage = {
+  /**
+   * The full channel name, `<plugin key>--<event>`.
+   */
+  channelKey: string,
+  /**
+   * The key of the plugin that sent it.
+   */
+  pluginKey: string,
+  /**
+   * The event, such as `todoCreated`.
+   */
+  event: string,
+  /**
+   * The project it belongs to; only that project's listeners may get it.
+   */
+  project: string,
+  /**
+   * The items written, as JSON.
+   */
+  items: Array<unknown>,
+};
+
+/**
  * A channel an operation broadcasts on.
  */
 export type Channel = {

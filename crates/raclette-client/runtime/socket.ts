@@ -2,6 +2,8 @@
 // shared by every plugin. Messages arrive as socket.io events named by
 // their channel (`plugin_pacifico__todo--todoCreated`).
 
+import type { BroadcastMessage } from './contract.ts'
+
 /**
  * What the runtime uses of a socket.io client socket (socket.io-client's
  * `Socket`), declared here so that type checks need no socket.io package.
@@ -37,19 +39,11 @@ export const REALTIME_PLUGIN = 'plugin_raclette__realtime'
 /** Sent by the server when this page missed messages: live reads are fetched again. */
 export const RESYNC_EVENT = 'raclette:resync'
 
-/** A message on a channel, as the server's `BroadcastMessage` sends it. */
-export interface ChannelMessage<T = Record<string, unknown>> {
-  /** The full channel name, `<plugin key>--<event>`. */
-  channelKey: string
-  /** The plugin that sent it. */
-  pluginKey: string
-  /** The event, such as `todoCreated`. */
-  event: string
-  /** The project it belongs to (always this page's). */
-  project: string
-  /** The items written. */
-  items: T[]
-}
+/**
+ * A message on a channel: the server's `BroadcastMessage` (the generated
+ * contract), with its items typed.
+ */
+export type ChannelMessage<T = Record<string, unknown>> = Omit<BroadcastMessage, 'items'> & { items: T[] }
 
 /** Where the connection stands. */
 export type ConnectionState = 'off' | 'connecting' | 'connected' | 'disconnected'

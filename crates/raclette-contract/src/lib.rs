@@ -8,8 +8,9 @@
 //! - the JSON shapes both sides share, as Rust types: the plugin listing of
 //!   `GET /raclette/plugins` ([`PluginListing`]), the widget catalogue
 //!   ([`Widget`]), the data API of `GET /raclette/plugins/<key>/client-config`
-//!   ([`ClientConfig`]), error bodies ([`ErrorBody`]) and the signed-in
-//!   session of the built-in core plugin ([`SessionInfo`]).
+//!   ([`ClientConfig`]), error bodies ([`ErrorBody`]), the signed-in
+//!   session of the built-in core plugin ([`SessionInfo`]) and a realtime
+//!   message ([`BroadcastMessage`]).
 //!
 //! The browser runtime's TypeScript declarations of those shapes are
 //! generated from these types with [ts-rs](https://docs.rs/ts-rs)
@@ -26,6 +27,7 @@
 //! This crate depends on serde, serde_json, ts-rs and schemars only, so that tools
 //! (the CLI) can use the contract without the HTTP server or the database.
 
+mod channel;
 mod client_config;
 mod error;
 mod listing;
@@ -36,6 +38,7 @@ mod session;
 mod typescript;
 mod widget;
 
+pub use channel::BroadcastMessage;
 pub use client_config::{
     Channel, ClientConfig, DataApiDescription, DataTypeConfig, OperationConfig,
 };
@@ -88,6 +91,7 @@ pub fn typescript_module() -> String {
     declarations.add::<ClientConfig>();
     declarations.add::<ErrorBody>();
     declarations.add::<SessionInfo>();
+    declarations.add::<BroadcastMessage>();
     let mut out = String::from(
         "// Generated from the Rust types of crates/raclette-contract; do not edit.\n\
          // Regenerate with `RACLETTE_BLESS=1 cargo test -p raclette-contract`.\n\

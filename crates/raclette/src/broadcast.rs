@@ -11,36 +11,7 @@ use std::sync::{Arc, OnceLock};
 use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::Serialize;
 
-use crate::{HttpError, PluginInfo, Project, scope::PluginScope};
-
-/// One message on one channel.
-///
-/// ```
-/// # fn f(broadcast: raclette::Broadcast) {
-/// // Sent by the framework after `POST /plugin/pacifico/todo/todo`:
-/// // { channelKey: "plugin_pacifico__todo--todoCreated", pluginKey: "plugin_pacifico__todo",
-/// //   event: "todoCreated", project: "default", items: [ { "_id": …, "name": … } ] }
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BroadcastMessage {
-    /// The full channel name, `<plugin key>--<event>`.
-    pub channel_key: String,
-    /// The key of the plugin that sent it.
-    pub plugin_key: String,
-    /// The event, such as `todoCreated`.
-    pub event: String,
-    /// The project it belongs to; only that project's listeners may get it.
-    pub project: String,
-    /// The items written, as JSON.
-    pub items: Vec<serde_json::Value>,
-    /// The permission a listener must hold in the project to get it (for a
-    /// data operation: the one that reads its type), or `None` for every
-    /// listener of the project. Not sent to the listeners.
-    #[serde(skip)]
-    pub permission: Option<String>,
-}
+use crate::{BroadcastMessage, HttpError, PluginInfo, Project, scope::PluginScope};
 
 /// Delivers broadcast messages, to browsers for example.
 ///

@@ -72,13 +72,14 @@ mod services;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use broadcast::{Broadcast, BroadcastMessage, Broadcaster};
+pub use broadcast::{Broadcast, Broadcaster};
 pub use context::{CurrentUser, Project, User};
 pub use error::{Error, Result, RouteProblem};
 pub use http_error::HttpError;
 pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
+pub use raclette_contract::BroadcastMessage;
 pub use raclette_contract::{
     DataOperation, ErrorBody, ItemType, OperationKind, PluginSummary, RouteAccess, RouteDocs,
     RouteInfo, TypeSchema,
