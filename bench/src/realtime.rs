@@ -11,14 +11,18 @@
 //! p50 and p99 are over every delivery of every broadcast.
 
 use std::{
-    net::SocketAddr,
-    sync::{Arc, RwLock},
+    io::ErrorKind,
+    net::{SocketAddr, TcpStream},
+    os::fd::AsRawFd,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use tungstenite::{Message, WebSocket, protocol::WebSocketConfig};
 
 use crate::{
     load,
@@ -81,31 +85,21 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
         &serde_json::json!({ "name": "warm-up" }),
     );
     load::once(server.addr, warm).await?;
-    drop(
-        connect(
-            server.addr,
-            Arc::new(RwLock::new(Instant::now())),
-            mpsc::unbounded_channel().0,
-        )
-        .await?,
-    );
+    let addr = server.addr;
+    tokio::task::spawn_blocking(move || connect(addr).map(drop))
+        .await
+        .map_err(|e| e.to_string())??;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = resident_kib(pid).ok_or("cannot read the server's memory")?;
 
-    let start = Arc::new(RwLock::new(Instant::now()));
-    let (arrived, mut arrivals) = mpsc::unbounded_channel::<Duration>();
-    let mut sockets = Vec::with_capacity(n);
-    for batch in (0..n).collect::<Vec<_>>().chunks(250) {
-        let opened = futures_util::future::join_all(
-            batch
-                .iter()
-                .map(|_| connect(server.addr, start.clone(), arrived.clone())),
-        )
-        .await;
-        for socket in opened {
-            sockets.push(socket?);
-        }
-    }
+    let clock = Clock::new();
+    let (arrived, mut arrivals) = mpsc::unbounded_channel::<Vec<Duration>>();
+    let clients = tokio::task::spawn_blocking({
+        let clock = clock.clone();
+        move || Clients::open(addr, n, clock, arrived)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = resident_kib(pid).ok_or("cannot read the server's memory")?;
     let per_socket_kib = (after - before) / n as f64;
@@ -115,8 +109,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     let mut latencies = Vec::with_capacity(n * BROADCASTS);
     let mut missing = 0;
     for i in 0..BROADCASTS {
-        // Each socket task measures from the instant stored here.
-        *start.write().expect("start lock") = Instant::now();
+        // The clients measure from the instant stored here.
+        clock.restart();
         let request = load::post_json(
             "/plugin/pacifico/todo/todo",
             &serde_json::json!({ "name": format!("broadcast {i}") }),
@@ -129,14 +123,14 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while got < n {
             match tokio::time::timeout_at(deadline, arrivals.recv()).await {
-                Ok(Some(latency)) => {
-                    latencies.push(latency);
-                    got += 1;
+                Ok(Some(batch)) => {
+                    got += batch.len();
+                    latencies.extend(batch);
                 }
                 _ => break,
             }
         }
-        missing += n - got;
+        missing += n.saturating_sub(got);
     }
     let cpu_per_delivery = |before: Option<Duration>, now: Option<Duration>| match (before, now) {
         (Some(before), Some(now)) => format!(
@@ -150,7 +144,7 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
         cpu_per_delivery(server_cpu, cpu_time(pid)),
         cpu_per_delivery(own_cpu, cpu_time(std::process::id()))
     );
-    drop(sockets);
+    drop(clients);
     server.stop().await?;
 
     latencies.sort();
@@ -178,58 +172,177 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
-/// A connected socket's task; dropping it closes the connection.
-struct Socket(tokio::task::JoinHandle<()>);
+/// The benchmark's socket.io clients: N WebSocket connections read by one
+/// thread through one `epoll` set (mio), so that a delivery costs the
+/// clients a `read` and a frame parse rather than a task wake-up each.
+/// Dropping it closes every connection.
+struct Clients {
+    stop: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
 
-impl Drop for Socket {
+impl Drop for Clients {
     fn drop(&mut self) {
-        self.0.abort();
+        self.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
-/// Opens a socket.io connection; its task answers pings and reports the
-/// latency of every `todoCreated` event since `start`.
-async fn connect(
-    addr: SocketAddr,
-    start: Arc<RwLock<Instant>>,
-    arrived: mpsc::UnboundedSender<Duration>,
-) -> Result<Socket, String> {
+/// When the broadcast being measured was sent, in nanoseconds since `base`.
+struct Clock {
+    base: Instant,
+    start: AtomicU64,
+}
+
+impl Clock {
+    fn new() -> Arc<Self> {
+        Arc::new(Clock {
+            base: Instant::now(),
+            start: AtomicU64::new(0),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    fn restart(&self) {
+        self.start.store(self.now(), Ordering::Release);
+    }
+
+    fn since_start(&self) -> Duration {
+        Duration::from_nanos(
+            self.now()
+                .saturating_sub(self.start.load(Ordering::Acquire)),
+        )
+    }
+}
+
+const WAKER: mio::Token = mio::Token(usize::MAX);
+
+impl Clients {
+    /// Opens `n` socket.io connections (blocking: call it off the async
+    /// runtime) and starts the thread that answers pings and reports the
+    /// latency of every `todoCreated` event since `clock`'s start, one batch
+    /// per wake-up.
+    fn open(
+        addr: SocketAddr,
+        n: usize,
+        clock: Arc<Clock>,
+        arrived: mpsc::UnboundedSender<Vec<Duration>>,
+    ) -> Result<Clients, String> {
+        let poll = mio::Poll::new().map_err(|e| e.to_string())?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER).map_err(|e| e.to_string())?);
+        let mut sockets = Vec::with_capacity(n);
+        for token in 0..n {
+            let mut ws = connect(addr)?;
+            ws.get_mut()
+                .set_nonblocking(true)
+                .map_err(|e| e.to_string())?;
+            let fd = ws.get_ref().as_raw_fd();
+            poll.registry()
+                .register(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(token),
+                    mio::Interest::READABLE,
+                )
+                .map_err(|e| e.to_string())?;
+            sockets.push(ws);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || read_all(poll, sockets, &stop, &clock, &arrived)
+        });
+        Ok(Clients {
+            stop,
+            waker,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The clients' thread: reads every socket that has data until it has none
+/// left (mio is edge-triggered).
+fn read_all(
+    mut poll: mio::Poll,
+    mut sockets: Vec<WebSocket<TcpStream>>,
+    stop: &AtomicBool,
+    clock: &Clock,
+    arrived: &mpsc::UnboundedSender<Vec<Duration>>,
+) {
+    let mut events = mio::Events::with_capacity(1024);
+    // Sockets with data waiting: those that woke up before registration
+    // are read once at the start.
+    let mut ready: Vec<usize> = (0..sockets.len()).collect();
+    while !stop.load(Ordering::Acquire) {
+        let mut latencies = Vec::new();
+        for token in ready.drain(..) {
+            let ws = &mut sockets[token];
+            loop {
+                match ws.read() {
+                    Ok(Message::Text(text)) if text.as_str() == "2" => {
+                        // A ping: answer, or leave the pong buffered until
+                        // the next flush.
+                        let _ = ws.send(Message::text("3"));
+                    }
+                    Ok(Message::Text(text)) if text.as_str().starts_with(EVENT_PREFIX) => {
+                        latencies.push(clock.since_start());
+                    }
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                        let _ = ws.flush();
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        if !latencies.is_empty() && arrived.send(latencies).is_err() {
+            return;
+        }
+        if poll.poll(&mut events, None).is_err() {
+            return;
+        }
+        ready.extend(
+            events
+                .iter()
+                .map(|event| event.token())
+                .filter(|token| *token != WAKER)
+                .map(|token| token.0),
+        );
+    }
+}
+
+/// Opens one socket.io connection (blocking) and waits until its namespace
+/// is open.
+fn connect(addr: SocketAddr) -> Result<WebSocket<TcpStream>, String> {
     let url = format!("ws://{addr}/plugin/raclette/realtime/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
+    let stream = TcpStream::connect(addr).map_err(|e| format!("cannot connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (mut ws, _) = tungstenite::client::client_with_config(url, stream, Some(config))
         .map_err(|e| format!("socket refused: {e}"))?;
     // The open packet, then the namespace's; pings may come between.
     for prefix in ["0", "40"] {
         loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
-                    ws.send(Message::text("3"))
-                        .await
-                        .map_err(|e| e.to_string())?;
+            match ws.read() {
+                Ok(Message::Text(text)) if text.as_str() == "2" => {
+                    ws.send(Message::text("3")).map_err(|e| e.to_string())?;
                 }
-                Some(Ok(Message::Text(text))) if text.as_str().starts_with(prefix) => break,
+                Ok(Message::Text(text)) if text.as_str().starts_with(prefix) => break,
                 other => return Err(format!("expected `{prefix}…`, got {other:?}")),
             }
         }
         if prefix == "0" {
-            ws.send(Message::text("40"))
-                .await
-                .map_err(|e| e.to_string())?;
+            ws.send(Message::text("40")).map_err(|e| e.to_string())?;
         }
     }
-    Ok(Socket(tokio::spawn(async move {
-        while let Some(Ok(message)) = ws.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            if text.as_str() == "2" {
-                if ws.send(Message::text("3")).await.is_err() {
-                    return;
-                }
-            } else if text.as_str().starts_with(EVENT_PREFIX) {
-                let latency = start.read().expect("start lock").elapsed();
-                let _ = arrived.send(latency);
-            }
-        }
-    })))
+    Ok(ws)
 }
