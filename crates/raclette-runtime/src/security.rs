@@ -141,7 +141,8 @@ fn is_loopback_name(host: &str) -> bool {
         })
 }
 
-/// The Content-Security-Policy of every answer.
+/// The Content-Security-Policy of every HTML page (the shell, the API
+/// reference).
 ///
 /// Scripts only from the app itself, plus the shell's inline import map by
 /// its hash (no `'unsafe-inline'` scripts, no `eval`); styles from the app
@@ -163,6 +164,14 @@ pub(crate) fn content_security_policy() -> &'static HeaderValue {
     })
 }
 
+/// The Content-Security-Policy of every answer that is not an HTML page
+/// (JSON, scripts, images, errors): nothing may load and nothing may frame
+/// it, as OWASP advises for API answers. A policy only acts on a document
+/// (or a worker), so the page's policy on these would protect nothing; the
+/// short one also keeps every JSON answer 300 bytes lighter.
+const RESOURCE_POLICY: HeaderValue =
+    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
+
 /// Adds the security headers to an answer. A header the answer already has
 /// (a plugin's own Content-Security-Policy, set by a route or an app-wide
 /// layer) is kept.
@@ -180,9 +189,23 @@ pub(crate) fn add_headers(headers: &mut HeaderMap) {
             .entry(name)
             .or_insert_with(|| HeaderValue::from_static(value));
     }
+    let page = headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        ["text/html", "application/xhtml+xml"].iter().any(|page| {
+            value
+                .get(..page.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(page.as_bytes()))
+        })
+    });
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert_with(|| content_security_policy().clone());
+        .or_insert_with(|| {
+            if page {
+                content_security_policy().clone()
+            } else {
+                RESOURCE_POLICY
+            }
+        });
 }
 
 #[cfg(test)]
@@ -289,5 +312,23 @@ mod tests {
             "{policy}"
         );
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+
+        let mut page = HeaderMap::new();
+        page.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        add_headers(&mut page);
+        assert_eq!(page[header::CONTENT_SECURITY_POLICY], content_security_policy());
+        let mut json = HeaderMap::new();
+        json.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        add_headers(&mut json);
+        assert_eq!(
+            json[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
     }
 }
