@@ -319,7 +319,10 @@ mod tests {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         add_headers(&mut page);
-        assert_eq!(page[header::CONTENT_SECURITY_POLICY], content_security_policy());
+        assert_eq!(
+            page[header::CONTENT_SECURITY_POLICY],
+            content_security_policy()
+        );
         let mut json = HeaderMap::new();
         json.insert(
             header::CONTENT_TYPE,

@@ -18,7 +18,7 @@ use raclette::{
     response::{IntoResponse, Response},
 };
 use subtle::ConstantTimeEq;
-use tower_sessions::Session;
+use tower_sessions::{Session, session::Id};
 
 use crate::{
     CSRF_HEADER, Core, PROJECT_HEADER,
@@ -67,6 +67,53 @@ pub(crate) fn csrf_matches(sent: Option<&HeaderValue>, expected: &str) -> bool {
     sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(expected.as_bytes())))
 }
 
+/// Where a request's session is read from.
+enum SessionSource {
+    /// The session layer's session, on this plugin's routes.
+    Layer(Session),
+    /// The store, by the cookie's session id, on every other route (see
+    /// `layer`).
+    Cookie(Id),
+}
+
+impl SessionSource {
+    /// The request's session, if it has one.
+    fn of(request: &Request<Body>) -> Option<SessionSource> {
+        match request.extensions().get::<Session>() {
+            Some(session) => Some(SessionSource::Layer(session.clone())),
+            None => crate::layer::session_cookie(request.headers())?
+                .parse::<Id>()
+                .ok()
+                .map(SessionSource::Cookie),
+        }
+    }
+
+    /// The sign-in the session holds: `None` when it holds none, or has
+    /// ended.
+    async fn auth(self, core: &Core) -> Option<Arc<SessionAuth>> {
+        let auth = match self {
+            SessionSource::Layer(session) => {
+                session.id()?;
+                session
+                    .get::<SessionAuth>(AUTH_KEY)
+                    .await
+                    .map(|auth| auth.map(Arc::new))
+                    .map_err(|err| err.to_string())
+            }
+            SessionSource::Cookie(id) => core
+                .sessions
+                .fetch(&id)
+                .await
+                .map(|cached| cached.and_then(|cached| cached.auth.clone()))
+                .map_err(|err| err.to_string()),
+        };
+        auth.unwrap_or_else(|err| {
+            raclette::tracing::warn!(error = %err, "cannot read a session; the request goes on anonymous");
+            None
+        })
+    }
+}
+
 async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
     let failed = |err: crate::CoreError| HttpError::from(err).into_response();
     let (principal, chosen, with): (Arc<Principal>, Option<String>, SignedInWith) = if let Some(
@@ -87,21 +134,11 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             _ => return Err(unauthorized("this account is disabled")),
         }
     } else {
-        let Some(session) = request
-            .extensions()
-            .get::<Session>()
-            .filter(|s| s.id().is_some())
-            .cloned()
-        else {
+        let Some(source) = SessionSource::of(request) else {
             return Ok(());
         };
-        let auth = match session.get::<SessionAuth>(AUTH_KEY).await {
-            Ok(Some(auth)) => auth,
-            Ok(None) => return Ok(()),
-            Err(err) => {
-                raclette::tracing::warn!(error = %err, "cannot read a session; the request goes on anonymous");
-                return Ok(());
-            }
+        let Some(auth) = source.auth(core).await else {
+            return Ok(());
         };
         if !raclette_contract::only_reads(request.method().as_str())
             && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
@@ -119,7 +156,7 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             .await
             .map_err(failed)?
         {
-            Some(p) if !p.record.disabled => (p, auth.project, SignedInWith::Session),
+            Some(p) if !p.record.disabled => (p, auth.project.clone(), SignedInWith::Session),
             // A deleted or disabled user's session signs nobody in.
             _ => return Ok(()),
         }

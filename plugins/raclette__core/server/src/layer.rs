@@ -5,8 +5,15 @@
 //! and outside this plugin's own routes is anonymous whatever the layers
 //! would do, so it skips them: no cookie jar, no session, no lookup. That
 //! keeps the cost of the plugin off anonymous traffic (public pages,
-//! health checks, apps with authentication off). A request with a token
-//! and no session cookie skips the session layer.
+//! health checks, apps with authentication off).
+//!
+//! Only this plugin's routes change a session (sign-in, sign-out, project
+//! switch), so only they take the session layer. Every other request with
+//! a cookie or a token takes the authenticating middleware alone, which
+//! reads the session by the cookie's id from the store: no cookie jar, no
+//! session object, no copy of the record. The one thing such a request no
+//! longer does is tell the browser to drop a cookie whose session has
+//! ended; the next request to this plugin's routes does.
 
 use std::{
     convert::Infallible,
@@ -17,23 +24,24 @@ use std::{
 use futures_util::future::Either;
 use raclette::{
     Body,
-    http::{Request, header},
+    http::{HeaderMap, Request, header},
     response::Response,
 };
 use tower::util::{Oneshot, ServiceExt};
 use tower_layer::Layer;
 use tower_service::Service;
+use tower_sessions::cookie::Cookie;
 
 use crate::SESSION_COOKIE;
 
-/// Wraps each route in `full` (sessions and authentication) for requests
-/// with a session, and in `token` (authentication alone) for requests with
-/// a token only; see [`credentials`].
+/// Wraps each route in `full` (sessions and authentication) for this
+/// plugin's routes, and in `token` (authentication alone) for other
+/// requests with a cookie or a token; see [`credentials`].
 #[derive(Clone)]
 pub(crate) struct SignInLayer<L, T> {
-    /// The layers that identify a request by its session or token.
+    /// The layers that keep the session and identify the request.
     pub(crate) full: L,
-    /// The layer that identifies a request by its token.
+    /// The layer that identifies a request by its token or session cookie.
     pub(crate) token: T,
 }
 
@@ -95,10 +103,11 @@ where
 /// What a request may be signed in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Credentials {
-    /// A session cookie, or a request to this plugin's routes (which sign
-    /// in and out, and read the session).
+    /// A request to this plugin's routes (which sign in and out, switch
+    /// projects and read the session): the session layer runs.
     Session,
-    /// An `Authorization` header and no session cookie.
+    /// An `Authorization` header or a session cookie, to another route:
+    /// the middleware reads them itself.
     Token,
     /// Nothing: the request is anonymous.
     None,
@@ -106,28 +115,28 @@ pub(crate) enum Credentials {
 
 /// What `request` may be signed in with.
 pub(crate) fn credentials(request: &Request<Body>) -> Credentials {
-    let session = request.uri().path().starts_with(crate::ROUTE_PREFIX)
-        || request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .any(|value| has_session_cookie(value.as_bytes()));
-    if session {
+    if request.uri().path().starts_with(crate::ROUTE_PREFIX) {
         Credentials::Session
-    } else if request.headers().contains_key(header::AUTHORIZATION) {
+    } else if request.headers().contains_key(header::AUTHORIZATION)
+        || session_cookie(request.headers()).is_some()
+    {
         Credentials::Token
     } else {
         Credentials::None
     }
 }
 
-/// Whether a `Cookie` header value holds the session cookie.
-fn has_session_cookie(value: &[u8]) -> bool {
-    value.split(|b| *b == b';').any(|pair| {
-        let pair = pair.trim_ascii_start();
-        pair.strip_prefix(SESSION_COOKIE.as_bytes())
-            .is_some_and(|rest| rest.starts_with(b"="))
-    })
+/// The value of the session cookie, if the request has one (the first,
+/// if it has several).
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE)?
+        .value_raw()
 }
 
 #[cfg(test)]
@@ -153,7 +162,7 @@ mod tests {
         );
         assert_eq!(
             of(todos, &[("cookie", "theme=dark; raclette_session=abc")]),
-            Credentials::Session
+            Credentials::Token
         );
         assert_eq!(
             of(todos, &[("authorization", "Bearer rct_x")]),
@@ -167,7 +176,7 @@ mod tests {
                     ("cookie", "raclette_session=abc")
                 ]
             ),
-            Credentials::Session
+            Credentials::Token
         );
         assert_eq!(
             of(
@@ -176,6 +185,14 @@ mod tests {
             ),
             Credentials::Session
         );
+        let headers = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::COOKIE, value.parse().unwrap());
+            headers
+        };
+        let both = headers("a=1; raclette_session=abc ; b=2");
+        assert_eq!(session_cookie(&both), Some("abc"));
+        assert_eq!(session_cookie(&headers("raclette_sessionx=1")), None);
         assert_eq!(
             crate::ROUTE_PREFIX,
             format!("{}/", raclette_contract::route_prefix("raclette__core"))

@@ -25,7 +25,10 @@
 //! | `/tag/…` | `raclette__core.tag.read`/`write` | the project's tags (standard data routes) |
 //!
 //! Choices: sessions are `tower-sessions` with a store on the app's
-//! database (so all of a user's sessions can be ended at once), passwords
+//! database (so all of a user's sessions can be ended at once); the session
+//! layer runs on this plugin's routes, the only ones that change a session,
+//! while other routes read the signed-in user from the store by the
+//! cookie's session id (cached), which costs a fraction of it. Passwords
 //! are argon2id (`argon2`), sign-in limits are GCRA (`governor`), the CSRF
 //! defence is a per-session synchronizer token (OWASP) compared in constant
 //! time (`subtle`). The session cookie is `HttpOnly`, `SameSite=Lax`.

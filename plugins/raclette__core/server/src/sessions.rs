@@ -40,13 +40,36 @@ pub(crate) struct SessionAuth {
     pub project: Option<String>,
 }
 
+/// A session record as cached, with its sign-in read once.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    record: Record,
+    /// The sign-in the record holds, if it holds one.
+    pub(crate) auth: Option<Arc<SessionAuth>>,
+}
+
+impl Cached {
+    fn new(record: Record) -> Cached {
+        let auth = record
+            .data
+            .get(AUTH_KEY)
+            .and_then(|auth| SessionAuth::deserialize(auth).ok())
+            .map(Arc::new);
+        Cached { record, auth }
+    }
+
+    fn user(&self) -> Option<&str> {
+        self.auth.as_ref().map(|auth| auth.user_id.as_str())
+    }
+}
+
 /// The session store on the app's database.
 #[derive(Clone)]
 pub struct DatabaseStore {
     db: Database,
     /// Records by session id (not its hash: the hash is only needed to
-    /// reach the database), with the user each signs in.
-    cache: moka::sync::Cache<Id, Arc<(Record, Option<String>)>>,
+    /// reach the database).
+    cache: moka::sync::Cache<Id, Arc<Cached>>,
 }
 
 impl std::fmt::Debug for DatabaseStore {
@@ -61,15 +84,6 @@ fn id_hash(id: &Id) -> String {
 
 fn backend(err: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
-}
-
-fn user_of(record: &Record) -> Option<String> {
-    record
-        .data
-        .get(AUTH_KEY)
-        .and_then(|auth| auth.get("userId"))
-        .and_then(|id| id.as_str())
-        .map(str::to_owned)
 }
 
 impl DatabaseStore {
@@ -94,9 +108,44 @@ impl DatabaseStore {
         let keep = keep.copied();
         // Closures run lazily inside moka; the predicate only reads.
         let _ = self.cache.invalidate_entries_if(move |id, entry| {
-            Some(*id) != keep && entry.1.as_deref() == Some(user_id.as_str())
+            Some(*id) != keep && entry.user() == Some(user_id.as_str())
         });
         Ok(())
+    }
+
+    /// The unexpired session `session_id`, from the cache or the database.
+    /// Requests outside the core plugin's routes read their sign-in here
+    /// directly: they never change their session, so they need neither the
+    /// session layer nor a copy of the record.
+    pub(crate) async fn fetch(
+        &self,
+        session_id: &Id,
+    ) -> session_store::Result<Option<Arc<Cached>>> {
+        let now = OffsetDateTime::now_utc();
+        if let Some(cached) = self.cache.get(session_id) {
+            return Ok((cached.record.expiry_date > now).then_some(cached));
+        }
+        let hash = id_hash(session_id);
+        let row =
+            db::query("SELECT data, expires_at FROM raclette__core_sessions WHERE id_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
+        if expiry_date <= now {
+            return Ok(None);
+        }
+        let cached = Arc::new(Cached::new(Record {
+            id: *session_id,
+            data: serde_json::from_str(&data).map_err(backend)?,
+            expiry_date,
+        }));
+        self.cache.insert(*session_id, cached.clone());
+        Ok(Some(cached))
     }
 
     /// Removes expired sessions from the database.
@@ -111,7 +160,8 @@ impl DatabaseStore {
     async fn insert(&self, record: &Record, replace: bool) -> session_store::Result<bool> {
         let hash = id_hash(&record.id);
         let data = serde_json::to_string(&record.data).map_err(backend)?;
-        let user = user_of(record);
+        let cached = Cached::new(record.clone());
+        let user = cached.user().map(str::to_owned);
         let sql = if replace {
             "INSERT INTO raclette__core_sessions (id_hash, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at"
@@ -128,8 +178,7 @@ impl DatabaseStore {
             .await
             .map_err(backend)?;
         if done.rows_affected() > 0 {
-            self.cache
-                .insert(record.id, Arc::new((record.clone(), user)));
+            self.cache.insert(record.id, Arc::new(cached));
             Ok(true)
         } else {
             Ok(false)
@@ -151,33 +200,10 @@ impl SessionStore for DatabaseStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc();
-        if let Some(entry) = self.cache.get(session_id) {
-            let record = &entry.0;
-            return Ok((record.expiry_date > now).then(|| record.clone()));
-        }
-        let hash = id_hash(session_id);
-        let row =
-            db::query("SELECT data, expires_at FROM raclette__core_sessions WHERE id_hash = $1")
-                .bind(&hash)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
-        let data: String = row.try_get("data").map_err(backend)?;
-        let expiry_date = OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
-        if expiry_date <= now {
-            return Ok(None);
-        }
-        let record = Record {
-            id: *session_id,
-            data: serde_json::from_str(&data).map_err(backend)?,
-            expiry_date,
-        };
-        self.cache
-            .insert(*session_id, Arc::new((record.clone(), user_of(&record))));
-        Ok(Some(record))
+        Ok(self
+            .fetch(session_id)
+            .await?
+            .map(|cached| cached.record.clone()))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
