@@ -307,6 +307,92 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
     pg.drop().await;
 }
 
+/// An end of access on one instance holds at once on every instance: the
+/// others forget what they cached of the user before they close the
+/// user's sockets, so the browser's new connection there is refused
+/// rather than authenticated from a cache for a few more seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_ended_on_one_instance_ends_on_every_instance() {
+    let redis = RedisServer::start().await;
+    let pg = PgDatabase::create().await;
+    let channel = format!("raclette:test:{}", uuid::Uuid::new_v4().simple());
+    let (a, _a_dir) = instance(&pg, &redis, &channel, false).await;
+    let (b, _b_dir) = instance(&pg, &redis, &channel, false).await;
+    let db = raclette_runtime::database::connect(&pg.url(), false)
+        .await
+        .expect("database");
+    raclette_core_server::admin::add_user(&db, "ada@example.com", None, PASSWORD, false)
+        .await
+        .expect("user");
+    let mut ada = Agent::new(a.url());
+    let signed = ada.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let cookie = ada.cookie.clone().expect("cookie");
+    let created = ada
+        .send(
+            "POST",
+            "/plugin/raclette/core/token",
+            Some(json!({ "name": "script" })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let bearer = format!("Bearer {}", created.json["secret"].as_str().unwrap());
+    let token_id = created.json["_id"].as_str().unwrap().to_owned();
+    let by_cookie = [("cookie", cookie.as_str())];
+    let by_token = [("authorization", bearer.as_str())];
+
+    // B authenticates both sockets, and caches the session and the token.
+    let mut cookie_socket = SocketClient::connect(&b.url(), &by_cookie)
+        .await
+        .expect("socket with the cookie");
+    let mut token_socket = SocketClient::connect(&b.url(), &by_token)
+        .await
+        .expect("socket with the token");
+
+    // The token is revoked on A: B closes its socket and refuses it again.
+    let revoked = ada
+        .send(
+            "DELETE",
+            &format!("/plugin/raclette/core/token/{token_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    assert!(
+        token_socket.closed_within(SOON).await,
+        "B closes the revoked token's socket"
+    );
+    let again = SocketClient::connect(&b.url(), &by_token).await;
+    assert!(
+        again.is_err(),
+        "B authenticated a revoked token from its cache"
+    );
+
+    // The session ends on A: the same for the cookie.
+    let out = ada
+        .send("DELETE", "/plugin/raclette/core/session", None)
+        .await;
+    assert_eq!(out.status, 204, "{}", out.text);
+    assert!(
+        cookie_socket.closed_within(SOON).await,
+        "B closes the ended session's socket"
+    );
+    let again = SocketClient::connect(&b.url(), &by_cookie).await;
+    assert!(
+        again.is_err(),
+        "B authenticated an ended session from its cache"
+    );
+
+    for socket in [cookie_socket, token_socket] {
+        socket.close().await;
+    }
+    for server in [a, b] {
+        server.shutdown().await.expect("clean shutdown");
+    }
+    db.close().await;
+    pg.drop().await;
+}
+
 on_both_databases!(
     writes_reach_their_project_only,
     strangers_are_refused,

@@ -35,7 +35,9 @@ use crate::{CurrentUser, HttpError, Project, scope::PluginScope};
 /// asking again on each request (a realtime connection) should close and
 /// let the client authenticate again.
 ///
-/// Emitted by the plugin that signs users in.
+/// Emitted by the plugin that signs users in, and again on every other
+/// instance of the app when it runs on several (by the realtime plugin,
+/// with [`from_another_instance`](AccessEnded::from_another_instance)).
 ///
 /// ```
 /// # fn plugin(app: &mut raclette::Registrar) {
@@ -49,6 +51,11 @@ use crate::{CurrentUser, HttpError, Project, scope::PluginScope};
 pub struct AccessEnded {
     /// The user's id.
     pub user: String,
+    /// Whether it happened on another instance of the app, which the
+    /// realtime plugin heard of: act on this process only (forget what is
+    /// cached of the user, close their connections here), the other
+    /// instances have heard of it too.
+    pub from_another_instance: bool,
 }
 
 /// A message a browser sent over its realtime connection

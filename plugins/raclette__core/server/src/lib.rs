@@ -50,7 +50,7 @@ use std::{
 };
 
 pub use accounts::{Accounts, Roles, UserRecord};
-use raclette::{HttpError, Registrar, http::StatusCode};
+use raclette::{HttpError, Registrar, events::AccessEnded, http::StatusCode};
 pub use raclette_contract::{ProjectSummary, SessionInfo, SessionUser};
 use serde::Deserialize;
 pub use sessions::DatabaseStore;
@@ -234,6 +234,17 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     )?;
     app.routes(routes::routes(core.clone(), &tags))?;
     app.provide(core.clone())?;
+    // Whatever this process cached of a user whose access ended, here or on
+    // another instance, is read again.
+    let forgetting = core.clone();
+    app.listen(move |ended: AccessEnded| {
+        let core = forgetting.clone();
+        async move {
+            core.accounts.forget(&ended.user);
+            core.tokens.forget_user(&ended.user);
+            core.sessions.forget_user(&ended.user);
+        }
+    });
     let on_mount = core.clone();
     app.on_mounted(move || async move {
         admin::on_mounted(&on_mount)

@@ -325,6 +325,7 @@ fn access_ended(events: &Events, user: &CurrentUser) {
 fn ended(events: &Events, user: &str) {
     drop(events.emit(AccessEnded {
         user: user.to_owned(),
+        from_another_instance: false,
     }));
 }
 
@@ -374,8 +375,9 @@ async fn switch_project(
         .insert(AUTH_KEY, &auth)
         .await
         .map_err(session_failed)?;
-    // The session's pages now run in the new project: connections opened
-    // in the old one authenticate again.
+    // Stored before the connections opened in the old project are closed,
+    // so that they authenticate again into the new one.
+    session.save().await.map_err(session_failed)?;
     access_ended(&events, &user);
     Ok(Json(
         session_info(&core, &principal, &body.project, Some(csrf)).await?,

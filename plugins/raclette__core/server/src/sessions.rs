@@ -148,6 +148,15 @@ impl DatabaseStore {
         Ok(Some(cached))
     }
 
+    /// Forgets the cached sessions of `user_id`: they are read again from
+    /// the database (another instance may have ended them).
+    pub fn forget_user(&self, user_id: &str) {
+        let user_id = user_id.to_owned();
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, entry| entry.user() == Some(user_id.as_str()));
+    }
+
     /// Removes expired sessions from the database.
     pub async fn delete_expired(&self) -> Result<u64, db::Error> {
         let done = db::query("DELETE FROM raclette__core_sessions WHERE expires_at < $1")

@@ -240,7 +240,7 @@ async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
         hub.resync_all();
     }
     if let Some(user) = envelope.end_user {
-        hub.end_user(user);
+        hub.end_user_reported(user).await;
     }
     if let Some(carried) = envelope.message {
         // Only an enabled plugin's channels, named `<plugin key>--<event>`.

@@ -13,7 +13,7 @@ use std::{
 
 use raclette::{
     BroadcastMessage, Broadcaster, CurrentUser, Project,
-    events::{Events, SocketMessage},
+    events::{AccessEnded, Events, SocketMessage},
     tracing,
 };
 use serde_json::value::RawValue;
@@ -118,6 +118,8 @@ pub(crate) struct Hub {
     /// [`RESYNC_EVENT`].
     lagging: Mutex<HashSet<Sid>>,
     fanout: OnceLock<Fanout>,
+    /// The app's event bus, once sockets are accepted.
+    events: OnceLock<Events>,
 }
 
 impl Hub {
@@ -132,6 +134,7 @@ impl Hub {
             incoming: Mutex::new(Some(incoming)),
             lagging: Mutex::new(HashSet::default()),
             fanout: OnceLock::new(),
+            events: OnceLock::new(),
         })
     }
 
@@ -142,6 +145,7 @@ impl Hub {
     /// ended. What a browser sends goes to the event bus as a
     /// [`SocketMessage`].
     pub(crate) fn accept_sockets(self: &Arc<Self>, events: Events) {
+        let _ = self.events.set(events.clone());
         let hub = self.clone();
         // Everything happens before the client hears that its socket is
         // open, so that nothing it sends or is sent right after is missed.
@@ -400,6 +404,29 @@ impl Hub {
             tracing::debug!(socket = %socket.id, "closing a socket whose user's access ended");
             let _ = socket.disconnect();
         }
+    }
+
+    /// Another instance reports that `user`'s access ended: the plugins of
+    /// this process hear it first (the core plugin forgets what it cached
+    /// of the user, so that the browsers' new connections are
+    /// authenticated from the database), then the user's sockets here are
+    /// closed.
+    pub(crate) async fn end_user_reported(&self, user: &str) {
+        if let Some(events) = self.events.get() {
+            let failed = events
+                .emit(AccessEnded {
+                    user: user.to_owned(),
+                    from_another_instance: true,
+                })
+                .await;
+            if failed > 0 {
+                tracing::warn!(
+                    failed,
+                    "listeners failed on an end of access another instance reported"
+                );
+            }
+        }
+        self.end_user(user);
     }
 
     /// Closes the sockets of `user` on every instance.

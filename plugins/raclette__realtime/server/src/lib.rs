@@ -175,7 +175,12 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     let ending = hub.clone();
     app.listen(move |ended: AccessEnded| {
         let hub = ending.clone();
-        async move { hub.end_user_everywhere(&ended.user) }
+        async move {
+            // One another instance reported was handled as it arrived.
+            if !ended.from_another_instance {
+                hub.end_user_everywhere(&ended.user);
+            }
+        }
     });
     let starting = hub.clone();
     app.on_before_mount(move || async move {
