@@ -681,6 +681,29 @@ async fn a_bad_realtime_option_names_the_section_the_user_wrote() {
     let error = failure.to_string();
     assert!(error.contains("expected `memory` or `redis`"), "{error}");
     assert!(error.contains("raclette.toml [realtime]"), "{error}");
+
+    // `raclette verify` points at the line the user wrote.
+    let problems = raclette_runtime::host::start_up_problems(app.app()).await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["kind"], "options", "{problems:?}");
+    assert_eq!(problems[0]["file"], "raclette.toml", "{problems:?}");
+    assert_eq!(problems[0]["field"], "[realtime] adapter", "{problems:?}");
+
+    // A number that must be positive says so in words.
+    app.config("name = \"bad\"\n[realtime]\nqueue = 0\n");
+    let problems = raclette_runtime::host::start_up_problems(app.app()).await;
+    assert_eq!(problems[0]["field"], "[realtime] queue", "{problems:?}");
+    let message = problems[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("a whole number of at least 1"),
+        "{message}"
+    );
+
+    app.config("name = \"bad\"\n[realtime]\nurl = \"http://127.0.0.1:6379\"\n");
+    let problems = raclette_runtime::host::start_up_problems(app.app()).await;
+    assert_eq!(problems[0]["field"], "[realtime] url", "{problems:?}");
+    let message = problems[0]["message"].as_str().unwrap();
+    assert!(message.contains("is not a Redis URL"), "{message}");
 }
 
 async fn a_project_switch_moves_the_session_s_sockets(db: Db) {

@@ -90,6 +90,11 @@ export class PluginSocket implements RealtimeSocket {
   }
 
   on<T = Record<string, unknown>>(channelKey: string, cb: (message: ChannelMessage<T>) => void): () => void {
+    if (!channelKey.includes('--') && !channelKey.startsWith('raclette:')) {
+      console.warn(
+        `[raclette] $socket.on('${channelKey}'): channels are named in full, like 'plugin_acme__chat--${channelKey}' (the 'channel' of the client config, not its short 'channelKey')`,
+      )
+    }
     let set = this.#own.get(channelKey)
     if (!set) {
       set = new Set()

@@ -275,7 +275,20 @@ pub fn data_api_descriptions(
 /// The `verify` command: prints why the app would not start, as JSON, and
 /// fails when there is a reason.
 async fn verify(app: App) -> Result<(), String> {
-    let model = app.model();
+    let problems = start_up_problems(app).await;
+    say(&serde_json::json!({ "problems": problems }).to_string());
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err("1 start-up problem found".to_owned()),
+        n => Err(format!("{n} start-up problems found")),
+    }
+}
+
+/// What `raclette verify` reports: why `app` would not start, each as
+/// `{ kind, plugin, file, field, message }` with the file (and field) to
+/// change. Configuration only: services such as Redis are not reached.
+pub async fn start_up_problems(app: App) -> Vec<serde_json::Value> {
+    let model = app.model().clone();
     let url = crate::database::database_url(&model.dir, model.config.database.url.as_deref());
     let migrations: Vec<(String, Vec<raclette_discovery::Migration>)> = model
         .enabled()
@@ -283,7 +296,7 @@ async fn verify(app: App) -> Result<(), String> {
         .collect();
     let mut problems = Vec::new();
     if let Err(err) = app.inspect().await {
-        problems.extend(start_problems(&err));
+        problems.extend(start_problems(&err, &model));
     }
     match crate::migrate::changed(&url, &migrations).await {
         Ok(changed) => problems.extend(changed.into_iter().map(|m| {
@@ -295,19 +308,51 @@ async fn verify(app: App) -> Result<(), String> {
                 "message": m.message,
             })
         })),
-        Err(err) => problems.extend(start_problems(&err)),
+        Err(err) => problems.extend(start_problems(&err, &model)),
     }
-    say(&serde_json::json!({ "problems": problems }).to_string());
-    match problems.len() {
-        0 => Ok(()),
-        1 => Err("1 start-up problem found".to_owned()),
-        n => Err(format!("{n} start-up problems found")),
-    }
+    problems
+}
+
+/// A plugin option that does not fit, as a `verify` problem naming where
+/// the value is written: `raclette.toml` and the section the user wrote
+/// (`[realtime] adapter`) when the app overrides it, else the plugin's
+/// defaults (`[options] adapter` of its metadata file).
+fn options_problem(
+    err: &StartError,
+    model: &raclette_discovery::AppModel,
+    plugin: &str,
+    field: &str,
+    overrides: &str,
+    defaults_file: &str,
+) -> serde_json::Value {
+    let path = field.strip_prefix("options.").unwrap_or("");
+    let key = path.split(['.', '[']).next().unwrap_or("");
+    let overridden = !key.is_empty()
+        && model
+            .config
+            .plugins
+            .get(plugin)
+            .is_some_and(|config| config.options.contains_key(key));
+    let (file, section) = if overridden {
+        (raclette_discovery::APP_CONFIG_FILE.to_owned(), overrides)
+    } else {
+        (defaults_file.to_owned(), "[options]")
+    };
+    serde_json::json!({
+        "kind": "options",
+        "plugin": plugin,
+        "file": file,
+        "field": if path.is_empty() { section.to_owned() } else { format!("{section} {path}") },
+        "message": err.to_string(),
+    })
 }
 
 /// A start-up error as `verify` problems: what kind, which plugin, which
 /// file (and field), and the message start-up would print.
-fn start_problems(err: &StartError) -> Vec<serde_json::Value> {
+fn start_problems(
+    err: &StartError,
+    model: &raclette_discovery::AppModel,
+) -> Vec<serde_json::Value> {
     let problem = |kind: &str, plugin: Option<&str>, file: String| {
         serde_json::json!({
             "kind": kind,
@@ -332,7 +377,22 @@ fn start_problems(err: &StartError) -> Vec<serde_json::Value> {
                 })
             })
             .collect(),
-        StartError::Mount { plugin, .. } => vec![problem("mount", Some(plugin), folder(plugin))],
+        StartError::Mount { plugin, cause } => match &**cause {
+            crate::MountFailure::Setup(raclette::Error::Options {
+                field,
+                overrides,
+                defaults_file,
+                ..
+            }) => vec![options_problem(
+                err,
+                model,
+                plugin,
+                field,
+                overrides,
+                defaults_file,
+            )],
+            _ => vec![problem("mount", Some(plugin), folder(plugin))],
+        },
         StartError::RouteClash { second, .. } => {
             vec![problem("routeClash", Some(second), folder(second))]
         }

@@ -152,7 +152,7 @@ impl Events {
         Fut::Output: ListenerOutcome,
     {
         // Listeners log in their plugin's span, like its handlers.
-        let span = tracing::info_span!("plugin", plugin = %plugin);
+        let span = tracing::info_span!(parent: None, "plugin", plugin = %plugin);
         let listener: Listener = Arc::new(move |event: &(dyn Any + Send + Sync)| {
             let event = event.downcast_ref::<E>()?.clone();
             let future = span.in_scope(|| listener(event));

@@ -195,7 +195,7 @@ impl<'a> Registrar<'a> {
                 } else {
                     format!("options.{path}")
                 },
-                message: err.into_inner().to_string(),
+                message: in_plain_words(&err.into_inner().to_string()),
                 defaults_file: self.seed.defaults_file.clone(),
                 overrides: self.seed.overrides.clone(),
             }
@@ -499,4 +499,37 @@ impl<'a> Registrar<'a> {
     pub fn app_plugins(&self) -> &[PluginSummary] {
         &self.seed.app_plugins
     }
+}
+
+/// A serde message with Rust's number types in words: an app's author
+/// reads "expected a whole number of at least 1", not "a nonzero usize".
+fn in_plain_words(message: &str) -> String {
+    let Some(at) = message.rfind("expected ") else {
+        return message.to_owned();
+    };
+    let (said, expected) = message.split_at(at);
+    let mut expected = expected.to_owned();
+    for unsigned in ["usize", "u128", "u64", "u32", "u16", "u8"] {
+        expected = expected
+            .replace(
+                &format!("a nonzero {unsigned}"),
+                "a whole number of at least 1",
+            )
+            .replace(
+                &format!("expected {unsigned}"),
+                "expected a whole number of at least 0",
+            );
+    }
+    for signed in ["isize", "i128", "i64", "i32", "i16", "i8"] {
+        expected = expected
+            .replace(
+                &format!("a nonzero {signed}"),
+                "a whole number other than 0",
+            )
+            .replace(&format!("expected {signed}"), "expected a whole number");
+    }
+    for float in ["f64", "f32"] {
+        expected = expected.replace(&format!("expected {float}"), "expected a number");
+    }
+    format!("{said}{expected}")
 }

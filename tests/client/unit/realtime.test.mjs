@@ -217,6 +217,18 @@ test('a plugin\'s $socket.off(channel) removes its own listeners only', async ()
   })
   assert.deepEqual(heard, { mine: 0, theirs: 1 })
   assert.deepEqual(list.dataArr.map((t) => t.name), ['Still live'], 'the live read still follows the channel')
+
+  // A short name can never match a channel: the console says so.
+  const warned = []
+  const warn = console.warn
+  console.warn = (...args) => warned.push(args.join(' '))
+  try {
+    mine.on('todoCreated', () => {})
+  } finally {
+    console.warn = warn
+  }
+  assert.equal(warned.length, 1)
+  assert.match(warned[0], /plugin_acme__chat--todoCreated/)
 })
 
 test('the connection follows the session and needs the realtime plugin', async () => {

@@ -82,7 +82,9 @@ pub const SOCKET_PATH: &str = "/plugin/raclette/realtime/socket.io";
 pub struct Options {
     /// Where messages go besides this process.
     pub adapter: Adapter,
-    /// The Redis server of the `redis` adapter.
+    /// The Redis server of the `redis` adapter: `redis://` or, with TLS,
+    /// `rediss://` (also `redis-sentinel://`, `redis-cluster://`).
+    #[serde(deserialize_with = "redis_url")]
     pub url: String,
     /// The Redis pub/sub channel of this app.
     pub channel: String,
@@ -99,6 +101,18 @@ pub struct Options {
     pub reauthenticate_seconds: NonZeroUsize,
     /// Sockets one user may have open on one server at once.
     pub max_sockets_per_user: NonZeroUsize,
+}
+
+/// A Redis URL: one whose scheme the Redis client takes.
+fn redis_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    const SCHEMES: [&str; 4] = ["redis", "rediss", "redis-sentinel", "redis-cluster"];
+    let url = String::deserialize(deserializer)?;
+    match url.split_once("://") {
+        Some((scheme, _)) if SCHEMES.contains(&scheme) => Ok(url),
+        _ => Err(serde::de::Error::custom(format!(
+            "`{url}` is not a Redis URL: expected redis://host:port (rediss:// with TLS)"
+        ))),
+    }
 }
 
 /// How long a connection may wait before opening its socket.
