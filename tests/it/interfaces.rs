@@ -543,9 +543,17 @@ async fn events_reach_every_listener_of_their_type_and_a_failing_listener_is_iso
                     }
                 });
                 app.listen(|_: Pinged| async move { Err::<(), _>("cannot reach the mail server") });
+                // One that panics before it even returns its future.
+                #[allow(unreachable_code)]
+                app.listen(|Pinged(n): Pinged| {
+                    if n > 0 {
+                        panic!("listener bug before its future");
+                    }
+                    async move {}
+                });
                 // Another type: never called.
                 app.listen(|text: String| async move { assert!(text.is_empty(), "wrong type") });
-                assert_eq!(app.events().listeners::<Pinged>(), 3);
+                assert_eq!(app.events().listeners::<Pinged>(), 4);
                 Ok(())
             }),
     )
@@ -554,8 +562,8 @@ async fn events_reach_every_listener_of_their_type_and_a_failing_listener_is_iso
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(
         reply.json,
-        json!(2),
-        "the panicking and the failing listener"
+        json!(3),
+        "the two panicking and the failing listener"
     );
     assert_eq!(*heard.lock().unwrap(), vec![7], "the others still ran");
     let reply = call(&server, "POST", "/plugin/acme/sender/ping/0", None).await;
@@ -563,6 +571,6 @@ async fn events_reach_every_listener_of_their_type_and_a_failing_listener_is_iso
     assert_eq!(*heard.lock().unwrap(), vec![7, 0]);
     // The server goes on.
     let reply = call(&server, "POST", "/plugin/acme/sender/ping/8", None).await;
-    assert_eq!(reply.json, json!(2));
+    assert_eq!(reply.json, json!(3));
     server.shutdown().await.expect("clean shutdown");
 }

@@ -201,7 +201,17 @@ impl Events {
         let tasks = listeners
             .into_iter()
             .filter_map(|(plugin, listener)| {
-                let future = listener(&event)?;
+                // A listener may panic before it returns its future: that
+                // is its failure too, not the emitter's.
+                let future = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    listener(&event)
+                })) {
+                    Ok(future) => future?,
+                    Err(panic) => {
+                        let message = crate::guard::panic_message(&*panic);
+                        Box::pin(async move { Some(format!("panicked: {message}")) }) as BoxFuture
+                    }
+                };
                 Some(Some(tokio::spawn(async move {
                     let outcome = std::panic::AssertUnwindSafe(future).catch_unwind().await;
                     let failure = match outcome {

@@ -184,9 +184,9 @@ impl Principal {
 pub struct Accounts {
     db: Database,
     roles: Roles,
-    principals: moka::sync::Cache<String, Arc<Principal>>,
+    principals: crate::Cache<String, Arc<Principal>>,
     /// Ids of projects known to exist.
-    projects: moka::sync::Cache<String, ()>,
+    projects: crate::Cache<String, ()>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -206,7 +206,9 @@ impl Accounts {
             db,
             roles,
             principals: crate::short_lived_cache(cache_for),
-            projects: moka::sync::Cache::new(10_000),
+            projects: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 

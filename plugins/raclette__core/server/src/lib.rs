@@ -150,7 +150,7 @@ pub struct Core {
 /// A bounded in-memory cache whose entries expire after `cache_for`, for
 /// sessions, users and tokens; entries can also be dropped by a predicate
 /// (all of one user's).
-pub(crate) fn short_lived_cache<K, V>(cache_for: Duration) -> moka::sync::Cache<K, V>
+pub(crate) fn short_lived_cache<K, V>(cache_for: Duration) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -159,8 +159,11 @@ where
         .max_capacity(100_000)
         .time_to_live(cache_for)
         .support_invalidation_closures()
-        .build()
+        .build_with_hasher(foldhash::fast::RandomState::default())
 }
+
+/// An in-memory cache of this plugin.
+pub(crate) type Cache<K, V> = moka::sync::Cache<K, V, foldhash::fast::RandomState>;
 
 /// UTC now as RFC 3339 text with whole seconds (sorts as text).
 pub(crate) fn now() -> String {

@@ -69,7 +69,7 @@ pub struct DatabaseStore {
     db: Database,
     /// Records by session id (not its hash: the hash is only needed to
     /// reach the database).
-    cache: moka::sync::Cache<Id, Arc<Cached>>,
+    cache: crate::Cache<Id, Arc<Cached>>,
 }
 
 impl std::fmt::Debug for DatabaseStore {

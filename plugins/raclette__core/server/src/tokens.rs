@@ -52,7 +52,7 @@ pub struct Tokens {
     /// Tokens looked up lately, by secret: hashing a secret costs more than
     /// the rest of the lookup, so it is hashed only on a miss. The secret
     /// is held only as long as the cache keeps it (`cache_seconds`).
-    cache: moka::sync::Cache<String, Arc<CachedToken>>,
+    cache: crate::Cache<String, Arc<CachedToken>>,
 }
 
 impl std::fmt::Debug for Tokens {
