@@ -162,8 +162,8 @@ async fn strangers_are_refused(db: Db) {
         "signing out closes the user's sockets"
     );
     assert!(
-        open.open_socket().await.starts_with("44"),
-        "a signed-out connection opened a new socket"
+        open.connection_closed_within(SOON).await,
+        "a signed-out socket's connection stays open"
     );
     let after = SocketClient::connect(&base, &[("cookie", &cookie)])
         .await
@@ -231,6 +231,16 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
     let mut on_a = connect(a.url()).await;
     let mut on_b = connect(b.url()).await;
     let mut on_c = connect(c.url()).await;
+    // Bob's socket is on B; he will sign out through A while Redis is away.
+    raclette_core_server::admin::add_user(&db, "bob@example.com", None, PASSWORD, false)
+        .await
+        .expect("user");
+    let mut bob = Agent::new(a.url());
+    let signed = bob.sign_in("bob@example.com", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let mut bob_on_b = SocketClient::connect(&b.url(), &[("cookie", &bob.cookie.clone().unwrap())])
+        .await
+        .expect("bob's socket");
 
     // A write through A reaches a socket of B.
     let id = ada.create_todo("written through A").await;
@@ -269,6 +279,11 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
         "nothing could reach B without Redis"
     );
 
+    let out = bob
+        .send("DELETE", "/plugin/raclette/core/session", None)
+        .await;
+    assert_eq!(out.status, 204, "{}", out.text);
+
     // Redis is back: B's sockets are told to resync (the browser then
     // refetches what it missed), and fan-out works again.
     redis.resume().await;
@@ -296,8 +311,13 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
         }
     }
     assert!(delivered, "fan-out did not recover after Redis came back");
+    // The end of Bob's access, which could not reach B, reaches it now.
+    assert!(
+        bob_on_b.closed_within(Duration::from_secs(30)).await,
+        "B kept the socket of a user who signed out while Redis was away"
+    );
 
-    for socket in [on_a, on_b, on_c] {
+    for socket in [on_a, on_b, on_c, bob_on_b] {
         socket.close().await;
     }
     for server in [a, b, c] {
@@ -563,10 +583,11 @@ async fn access_is_checked_per_message_and_ends_with_the_access(db: Db) {
         before.closed_within(SOON).await,
         "a role change closes the user's sockets"
     );
-    // Reusing the connection is refused: a new one is authenticated anew.
+    // The connection closes with its socket: a new one is authenticated
+    // anew.
     assert!(
-        before.open_socket().await.starts_with("44"),
-        "the connection opened a second socket"
+        before.connection_closed_within(SOON).await,
+        "the connection outlived its socket"
     );
 
     // Carol may read tags but not todos: she hears the one, not the other.
@@ -655,10 +676,61 @@ async fn a_user_has_a_bounded_number_of_sockets(db: Db) {
     let bobs = socket_of(&portal, &bob).await;
     first.close().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let again = socket_of(&portal, &ada).await;
+    let mut again = socket_of(&portal, &ada).await;
+    // A socket that leaves takes its connection with it: leaving cannot
+    // pile up connections outside the cap.
+    again.leave().await;
+    assert!(
+        again.connection_closed_within(SOON).await,
+        "the connection outlived the socket that left"
+    );
     for socket in [second, again, bobs, third] {
         socket.close().await;
     }
+    portal.stop().await;
+}
+
+/// Binary attachments count against `max_payload` like text: a message
+/// whose attachments add up past it closes the connection instead of
+/// being buffered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_past_the_payload_limit_close_the_connection() {
+    let portal = Portal::start(
+        Db::Sqlite,
+        "sign_ins_per_minute_per_account = 1000\n[realtime]\nmax_payload = 65536\n",
+    )
+    .await;
+    let (ada, _) = portal.signed_in("ada@example.com").await;
+    let mut socket = socket_of(&portal, &ada).await;
+    let placeholders: Vec<Value> = (0..4)
+        .map(|num| json!({ "_placeholder": true, "num": num }))
+        .collect();
+    socket
+        .send_text(&format!("454-{}", json!(["big", placeholders])))
+        .await;
+    for _ in 0..4 {
+        socket.send_binary(vec![7; 60_000]).await;
+    }
+    assert!(
+        socket.connection_closed_within(SOON).await,
+        "240 KB of attachments were taken under a 64 KiB limit"
+    );
+
+    // Too many attachments, however small, close it too.
+    let mut socket = socket_of(&portal, &ada).await;
+    let placeholders: Vec<Value> = (0..100)
+        .map(|num| json!({ "_placeholder": true, "num": num }))
+        .collect();
+    socket
+        .send_text(&format!("4100-{}", json!(["many", placeholders])))
+        .await;
+    for _ in 0..100 {
+        socket.send_binary(vec![1]).await;
+    }
+    assert!(
+        socket.connection_closed_within(SOON).await,
+        "a message with 100 attachments was taken"
+    );
     portal.stop().await;
 }
 

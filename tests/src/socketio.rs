@@ -176,6 +176,38 @@ impl SocketClient {
         self.ws.send(Message::text(packet)).await.expect("emit");
     }
 
+    /// Sends a raw engine.io text packet.
+    pub async fn send_text(&mut self, packet: &str) {
+        let _ = self.ws.send(Message::text(packet)).await;
+    }
+
+    /// Sends a binary frame (a socket.io attachment).
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        let _ = self.ws.send(Message::binary(bytes)).await;
+    }
+
+    /// Leaves the namespace (socket.io's `41`): the socket closes, the
+    /// connection is the server's to close.
+    pub async fn leave(&mut self) {
+        let _ = self.ws.send(Message::text("41")).await;
+    }
+
+    /// Whether the connection itself (not only its socket) ends within
+    /// `wait`; pings are answered meanwhile.
+    pub async fn connection_closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_) | Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(Message::Text(text)))) if text.as_str() == "2" => {
+                    let _ = self.ws.send(Message::text("3")).await;
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Closes the connection.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

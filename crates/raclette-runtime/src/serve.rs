@@ -49,6 +49,7 @@ use axum::{
     http::{HeaderValue, Request, Response, StatusCode, header},
     response::IntoResponse,
 };
+use futures_util::task::AtomicWaker;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use raclette::HttpError;
@@ -306,6 +307,12 @@ async fn connection(
 /// Where a connection is between requests, for its deadlines.
 struct ConnState {
     phase: Mutex<Phase>,
+    /// A [`raclette::CloseConnection`] was handed out: reads look at
+    /// `closing` and leave their waker in `read_waker`.
+    closable: AtomicBool,
+    /// The route that took the connection over closed it.
+    closing: AtomicBool,
+    read_waker: AtomicWaker,
 }
 
 struct Phase {
@@ -327,6 +334,9 @@ impl ConnState {
     fn new() -> ConnState {
         let now = Instant::now();
         ConnState {
+            closable: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            read_waker: AtomicWaker::new(),
             phase: Mutex::new(Phase {
                 accepted: now,
                 in_flight: 0,
@@ -357,6 +367,27 @@ impl ConnState {
         } else {
             Some(phase.idle_since + limits.keep_alive_timeout)
         }
+    }
+
+    /// The handle a request that may take the connection over gets.
+    fn closer(self: &Arc<Self>) -> raclette::CloseConnection {
+        self.closable.store(true, Ordering::Release);
+        let state = Arc::downgrade(self);
+        raclette::__private::close_connection(move || {
+            if let Some(state) = state.upgrade() {
+                state.closing.store(true, Ordering::Release);
+                state.read_waker.wake();
+            }
+        })
+    }
+
+    /// The connection was closed by the route that took it over.
+    fn is_closing(&self, cx: &Context<'_>) -> bool {
+        if !self.closable.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.read_waker.register(cx.waker());
+        self.closing.load(Ordering::Acquire)
     }
 
     /// No request in flight, none begun, and nothing left to send.
@@ -467,6 +498,11 @@ impl AsyncRead for TrackedIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.state.is_closing(cx) {
+            // The end of the stream: whoever reads it stops.
+            self.saw_eof = true;
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let result = self.stream().poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
@@ -563,6 +599,10 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
+        // A route that takes the connection over closes it when it is done.
+        if request.headers().contains_key(axum::http::header::UPGRADE) {
+            request.extensions_mut().insert(self.conn.closer());
+        }
         let in_flight = InFlight::start(self.conn.clone());
         let shared = self.shared.clone();
         Box::pin(async move {

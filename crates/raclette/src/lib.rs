@@ -52,6 +52,7 @@
 //! `tower = "0.5"`): cargo unifies them, so the types match.
 
 mod broadcast;
+mod connection;
 mod context;
 pub mod data;
 mod data_operation;
@@ -73,6 +74,7 @@ mod services;
 pub mod __private;
 
 pub use broadcast::{Broadcast, Broadcaster};
+pub use connection::CloseConnection;
 pub use context::{CurrentUser, Project, User};
 pub use error::{Error, Result, RouteProblem};
 pub use http_error::HttpError;

@@ -16,6 +16,11 @@ pub use crate::{
     services::ServiceRegistry,
 };
 
+/// The handle that closes a request's connection by running `close`.
+pub fn close_connection(close: impl Fn() + Send + Sync + 'static) -> crate::CloseConnection {
+    crate::CloseConnection::new(close)
+}
+
 /// Everything one plugin registered, handed back to the runtime.
 pub struct PluginParts {
     /// The plugin's routes, paths relative to its prefix.

@@ -7,14 +7,18 @@
 //! but not the others'; once it is back, every instance tells its sockets
 //! to resync (the subscriber's reconnect does it on each instance, and an
 //! instance whose publishing failed also sends a resync request, in case
-//! only its own connection was broken).
+//! only its own connection was broken). Ends of access that could not be
+//! published are kept and published again once Redis is back: a message
+//! missed is caught up by a resync, a user's access that ended must end on
+//! the other instances too.
 
 use std::{
+    collections::HashMap,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use fred::{
@@ -51,6 +55,10 @@ struct Envelope<'a> {
     /// The sockets of this user should close: their access ended.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     end_user: Option<&'a str>,
+    /// The sender (re)joined the channel: the others publish again the
+    /// ends of access it may have missed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hello: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -65,11 +73,81 @@ struct Carried<'a> {
     payload: &'a RawValue,
 }
 
+/// What the publishing task is handed.
+enum Publish {
+    /// An envelope.
+    Envelope(String),
+    /// The publisher connected again: the others may have missed this
+    /// instance's messages.
+    Reconnected,
+}
+
+/// When to tell the ends of access again after Redis came back: pub/sub
+/// keeps nothing, and the instances resubscribe one after the other, so
+/// once is not enough (an end told twice closes a socket twice).
+const TELL_AGAIN_AFTER: [Duration; 4] = [
+    Duration::ZERO,
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+];
+
+/// The ends of access this instance reported, by user, kept as long as a
+/// socket authenticated before one of them may still be open elsewhere.
+#[derive(Clone, Default)]
+struct Ends(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl Ends {
+    /// Notes that `user`'s access ended now; forgets those older than
+    /// `keep_for`.
+    fn note(&self, user: &str, keep_for: Duration) {
+        let mut ends = self.0.lock().expect("fanout lock");
+        let now = Instant::now();
+        ends.retain(|_, at| now.duration_since(*at) < keep_for);
+        ends.insert(user.to_owned(), now);
+    }
+
+    /// The users whose access ended within `keep_for`.
+    fn recent(&self, keep_for: Duration) -> Vec<String> {
+        let mut ends = self.0.lock().expect("fanout lock");
+        let now = Instant::now();
+        ends.retain(|_, at| now.duration_since(*at) < keep_for);
+        ends.keys().cloned().collect()
+    }
+
+    /// Publishes the recent ends again, a few times over the next seconds,
+    /// for instances that may have missed them.
+    fn tell_again(&self, origin: &str, queue: &mpsc::Sender<Publish>, keep_for: Duration) {
+        let (ends, origin, queue) = (self.clone(), origin.to_owned(), queue.clone());
+        tokio::spawn(async move {
+            let mut waited = Duration::ZERO;
+            for after in TELL_AGAIN_AFTER {
+                tokio::time::sleep(after - waited).await;
+                waited = after;
+                for user in ends.recent(keep_for) {
+                    let text = serde_json::to_string(&Envelope {
+                        origin: &origin,
+                        message: None,
+                        resync: false,
+                        end_user: Some(&user),
+                        hello: false,
+                    })
+                    .expect("an envelope is JSON");
+                    let _ = queue.try_send(Publish::Envelope(text));
+                }
+            }
+        });
+    }
+}
+
 /// This instance's link to the others.
 pub(crate) struct Fanout {
     origin: String,
-    queue: mpsc::Sender<String>,
+    queue: mpsc::Sender<Publish>,
     lost: Arc<AtomicBool>,
+    ends: Ends,
+    /// How long an end of access is told again to instances that join.
+    keep_ends_for: Duration,
     publisher: Client,
     subscriber: SubscriberClient,
 }
@@ -103,15 +181,22 @@ impl Fanout {
         let origin = uuid::Uuid::new_v4().to_string();
         let lost = Arc::new(AtomicBool::new(false));
 
+        let (queue, mut waiting) = mpsc::channel::<Publish>(PUBLISH_QUEUE);
+        let ends = Ends::default();
+        let keep_ends_for = hub.socket_lifetime();
+
         let mut messages = subscriber.message_rx();
         let receiving = hub.clone();
         let me = origin.clone();
+        let answering = (ends.clone(), queue.clone());
         tokio::spawn(async move {
             loop {
                 match messages.recv().await {
                     Ok(message) => {
-                        if let Some(text) = message.value.as_bytes() {
-                            receive(&receiving, &me, text).await;
+                        if let Some(text) = message.value.as_bytes()
+                            && receive(&receiving, &me, text).await
+                        {
+                            answering.0.tell_again(&me, &answering.1, keep_ends_for);
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
@@ -128,35 +213,56 @@ impl Fanout {
 
         let mut reconnects = subscriber.reconnect_rx();
         let resyncing = hub.clone();
+        let greeting = queue.clone();
+        let hello = serde_json::to_string(&Envelope {
+            origin: &origin,
+            message: None,
+            resync: false,
+            end_user: None,
+            hello: true,
+        })
+        .expect("an envelope is JSON");
         tokio::spawn(async move {
             while reconnects.recv().await.is_ok() {
                 tracing::info!("connected to Redis again; every socket will resync");
                 resyncing.resync_all();
+                let _ = greeting.send(Publish::Envelope(hello.clone())).await;
             }
         });
 
-        let (queue, mut waiting) = mpsc::channel::<String>(PUBLISH_QUEUE);
+        let mut publisher_reconnects = publisher.reconnect_rx();
+        let reconnected = queue.clone();
+        let reconnected_lost = lost.clone();
+        tokio::spawn(async move {
+            while publisher_reconnects.recv().await.is_ok() {
+                reconnected_lost.store(true, Ordering::Release);
+                let _ = reconnected.send(Publish::Reconnected).await;
+            }
+        });
         let publishing = publisher.clone();
         let channel = channel.to_owned();
         let lost_flag = lost.clone();
-        let resync = serde_json::to_string(&Envelope {
-            origin: &origin,
-            message: None,
-            resync: true,
-            end_user: None,
-        })
-        .expect("an envelope is JSON");
+        let telling = ends.clone();
+        let me = origin.clone();
+        let resync = resync_envelope(&origin);
+        let again = queue.clone();
         tokio::spawn(async move {
-            while let Some(text) = waiting.recv().await {
-                let result: Result<u32, _> = publishing.publish(&channel, text).await;
+            while let Some(item) = waiting.recv().await {
+                let result: Result<u32, _> = match item {
+                    Publish::Envelope(text) => publishing.publish(&channel, text).await,
+                    Publish::Reconnected => Ok(0),
+                };
                 match result {
                     Ok(_) => {
+                        // Back after a failure: the others resync, and hear
+                        // the ends of access again.
                         if lost_flag.swap(false, Ordering::AcqRel) {
                             let asked: Result<u32, _> =
                                 publishing.publish(&channel, resync.clone()).await;
                             if asked.is_err() {
                                 lost_flag.store(true, Ordering::Release);
                             }
+                            telling.tell_again(&me, &again, keep_ends_for);
                         }
                     }
                     Err(err) => {
@@ -172,6 +278,8 @@ impl Fanout {
             origin,
             queue,
             lost,
+            ends,
+            keep_ends_for,
             publisher,
             subscriber,
         })
@@ -190,17 +298,20 @@ impl Fanout {
             }),
             resync: false,
             end_user: None,
+            hello: false,
         };
         self.send(&envelope);
     }
 
     /// Asks the other instances to close `user`'s sockets.
     pub(crate) fn end_user(&self, user: &str) {
+        self.ends.note(user, self.keep_ends_for);
         self.send(&Envelope {
             origin: &self.origin,
             message: None,
             resync: false,
             end_user: Some(user),
+            hello: false,
         });
     }
 
@@ -208,7 +319,7 @@ impl Fanout {
         let Ok(text) = serde_json::to_string(envelope) else {
             return;
         };
-        if self.queue.try_send(text).is_err() {
+        if self.queue.try_send(Publish::Envelope(text)).is_err() {
             self.lost.store(true, Ordering::Release);
         }
     }
@@ -224,17 +335,30 @@ impl Fanout {
     }
 }
 
-/// Handles one message from the app's channel.
-async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
+/// The envelope that asks every instance to resync.
+fn resync_envelope(origin: &str) -> String {
+    serde_json::to_string(&Envelope {
+        origin,
+        message: None,
+        resync: true,
+        end_user: None,
+        hello: false,
+    })
+    .expect("an envelope is JSON")
+}
+
+/// Handles one message from the app's channel; whether it was another
+/// instance's hello.
+async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) -> bool {
     let envelope: Envelope<'_> = match serde_json::from_slice(text) {
         Ok(envelope) => envelope,
         Err(err) => {
             tracing::warn!(error = %err, "ignored a message on the realtime channel that is not an instance's");
-            return;
+            return false;
         }
     };
     if envelope.origin == me {
-        return;
+        return false;
     }
     if envelope.resync {
         hub.resync_all();
@@ -249,7 +373,7 @@ async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
             .strip_prefix(carried.plugin_key)
             .is_some_and(|rest| rest.starts_with("--"));
         if !hub.is_enabled(carried.plugin_key) || !named_right {
-            return;
+            return envelope.hello;
         }
         let message = Outgoing {
             plugin_key: carried.plugin_key.to_owned(),
@@ -260,4 +384,5 @@ async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) {
         };
         hub.deliver_local(&message).await;
     }
+    envelope.hello
 }

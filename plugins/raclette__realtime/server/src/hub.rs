@@ -12,7 +12,7 @@ use std::{
 };
 
 use raclette::{
-    BroadcastMessage, Broadcaster, CurrentUser, Project,
+    BroadcastMessage, Broadcaster, CloseConnection, CurrentUser, Project,
     events::{AccessEnded, Events, SocketMessage},
     tracing,
 };
@@ -193,6 +193,20 @@ impl Hub {
         if let Some(id) = user.id() {
             socket.join(user_room(id));
         }
+        // A connection serves one socket: when the socket closes, so does the
+        // connection, which would otherwise stay open as long as its client
+        // answers pings, holding a connection slot outside the per-user cap.
+        if let Some(close) = socket
+            .req_parts()
+            .extensions
+            .get::<CloseConnection>()
+            .cloned()
+        {
+            socket.on_disconnect(move || {
+                close.close();
+                std::future::ready(())
+            });
+        }
         socket.on_fallback(
             move |Event(event): Event, TryData(data): TryData<serde_json::Value>| {
                 if !event.starts_with("raclette:") {
@@ -300,6 +314,11 @@ impl Hub {
         if let Some(fanout) = self.fanout.get() {
             fanout.close();
         }
+    }
+
+    /// How long a socket lives before it is authenticated again.
+    pub(crate) fn socket_lifetime(&self) -> Duration {
+        self.access.lifetime
     }
 
     /// Whether messages of plugin `key` may be delivered.

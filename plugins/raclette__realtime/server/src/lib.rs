@@ -67,7 +67,7 @@ use raclette::{
     response::IntoResponse,
 };
 use serde::Deserialize;
-use socketioxide::{SocketIo, TransportType};
+use socketioxide::{ParserConfig, SocketIo, TransportType};
 use tower::ServiceExt;
 
 use hub::Hub;
@@ -114,6 +114,9 @@ fn redis_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String
         ))),
     }
 }
+
+/// Binary attachments one message from a browser may carry.
+const MAX_ATTACHMENTS: usize = 16;
 
 /// How long a connection may wait before opening its socket.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -179,6 +182,15 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         // buffer, grown when a larger message comes, keeps idle
         // connections cheap.
         .ws_read_buffer_size(1024)
+        // Binary attachments of a message count against the same limit
+        // (socketioxide would buffer 10 MB of them per connection), and an
+        // unfinished message is dropped soon.
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binary_buf_size(frame_limit(options.max_payload))
+                .max_incoming_binaries(MAX_ATTACHMENTS)
+                .packet_completion_timeout(CONNECT_TIMEOUT),
+        )
         .ping_interval(seconds(options.ping_interval_seconds))
         .ping_timeout(seconds(options.ping_timeout_seconds))
         .connect_timeout(CONNECT_TIMEOUT)
