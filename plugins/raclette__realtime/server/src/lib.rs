@@ -60,9 +60,8 @@ mod hub;
 use std::{num::NonZeroUsize, time::Duration};
 
 use raclette::{
-    Body, HttpError, Registrar, Routes,
+    Body, CloseConnection, CurrentUser, HttpError, Project, Registrar, Routes,
     events::AccessEnded,
-    extract::OriginalUri,
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::IntoResponse,
 };
@@ -258,11 +257,26 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
 
 /// The connection request as its socket keeps it for its whole life:
 /// without its credentials (they were checked; the user and project are in
-/// its extensions), and with its own copies of the URI and header values.
-/// As parsed, those share the connection's read buffer (8 KiB), which every
-/// idle socket would otherwise hold on to.
+/// its extensions), with its own copies of the URI and header values, and
+/// with only the extensions the socket uses. As parsed, the URI and headers
+/// share the connection's read buffer (8 KiB), which every idle socket
+/// would otherwise hold on to.
 fn kept_for_the_socket(request: Request<Body>) -> Request<Body> {
     let (mut parts, body) = request.into_parts();
+    let mut extensions = hyper::http::Extensions::new();
+    if let Some(upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+        extensions.insert(upgrade);
+    }
+    if let Some(user) = parts.extensions.remove::<CurrentUser>() {
+        extensions.insert(user);
+    }
+    if let Some(project) = parts.extensions.remove::<Project>() {
+        extensions.insert(project);
+    }
+    if let Some(close) = parts.extensions.remove::<CloseConnection>() {
+        extensions.insert(close);
+    }
+    parts.extensions = extensions;
     let mut headers = HeaderMap::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
         if name == header::COOKIE || name == header::AUTHORIZATION {
@@ -275,11 +289,6 @@ fn kept_for_the_socket(request: Request<Body>) -> Request<Body> {
     parts.headers = headers;
     if let Ok(uri) = parts.uri.to_string().parse() {
         parts.uri = uri;
-    }
-    if let Some(OriginalUri(original)) = parts.extensions.get_mut::<OriginalUri>()
-        && let Ok(uri) = original.to_string().parse()
-    {
-        *original = uri;
     }
     Request::from_parts(parts, body)
 }
