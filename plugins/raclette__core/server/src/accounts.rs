@@ -112,8 +112,10 @@ pub struct Principal {
     admin: Option<Arc<User>>,
     /// The request's user in their own project (no roles).
     personal: Arc<User>,
-    /// The project the user joined first.
-    first_joined: Option<String>,
+    /// `user:<id>`, the project of theirs that nobody else shares.
+    personal_project: String,
+    /// Where their requests run when nothing chose a project.
+    home: raclette::Project,
 }
 
 impl Principal {
@@ -141,13 +143,24 @@ impl Principal {
             .is_admin
             .then(|| Arc::new(base().with_roles(["admin"])));
         let personal = Arc::new(base());
+        let personal_project = format!("user:{}", record.id);
+        // The default project if the user is a member (or an admin), else
+        // the project they joined first (so that being added to another
+        // project later never moves where their writes land), else their
+        // own.
+        let home = if memberships.contains_key(raclette::Project::DEFAULT_ID) || admin.is_some() {
+            raclette::Project::default()
+        } else {
+            raclette::Project::new(first_joined.as_deref().unwrap_or(&personal_project))
+        };
         Principal {
             record,
             memberships,
             users,
             admin,
             personal,
-            first_joined,
+            personal_project,
+            home,
         }
     }
 
@@ -161,8 +174,8 @@ impl Principal {
     }
 
     /// The project of the user's own that nobody else shares.
-    pub fn personal_project(&self) -> String {
-        format!("user:{}", self.record.id)
+    pub fn personal_project(&self) -> &str {
+        &self.personal_project
     }
 
     /// The project a request runs in when nothing chose one: the
@@ -170,13 +183,8 @@ impl Principal {
     /// project they joined first (so that being added to another project
     /// later never moves where their writes land), else a project of their
     /// own that nobody else shares.
-    pub fn home_project(&self) -> String {
-        if self.memberships.contains_key(raclette::Project::DEFAULT_ID) || self.admin.is_some() {
-            return raclette::Project::DEFAULT_ID.to_owned();
-        }
-        self.first_joined
-            .clone()
-            .unwrap_or_else(|| self.personal_project())
+    pub fn home_project(&self) -> &raclette::Project {
+        &self.home
     }
 }
 

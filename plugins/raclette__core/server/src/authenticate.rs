@@ -9,15 +9,22 @@
 //! not a member of answers 403. A request without credentials goes on
 //! anonymous: the route guard decides what it may reach.
 
-use std::sync::Arc;
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use raclette::{
     Body, CurrentUser, HttpError, Project,
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use subtle::ConstantTimeEq;
+use tower_layer::Layer;
+use tower_service::Service;
 use tower_sessions::{Session, session::Id};
 
 use crate::{
@@ -40,14 +47,53 @@ pub(crate) enum SignedInWith {
 const MAX_PROJECT_ID: usize = 200;
 
 /// The middleware: identifies the request, then runs the rest of the app.
-pub(crate) async fn authenticate(
+/// A tower layer of its own rather than `middleware::from_fn`, which boxes
+/// the rest of the app again on every request.
+#[derive(Clone)]
+pub(crate) struct AuthenticateLayer(pub(crate) Arc<Core>);
+
+impl<S> Layer<S> for AuthenticateLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Authenticate<S> {
+        Authenticate {
+            core: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// [`AuthenticateLayer`] around a service.
+#[derive(Clone)]
+pub(crate) struct Authenticate<S> {
     core: Arc<Core>,
-    mut request: Request<Body>,
-    next: Next,
-) -> Response {
-    match identify(&core, &mut request).await {
-        Ok(()) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
+    inner: S,
+}
+
+impl<S> Service<Request<Body>> for Authenticate<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let core = self.core.clone();
+        // The ready service handles this request; a clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            match identify(&core, &mut request).await {
+                Ok(()) => inner.call(request).await,
+                Err(refusal) => Ok(refusal),
+            }
+        })
     }
 }
 
@@ -116,51 +162,48 @@ impl SessionSource {
 
 async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
     let failed = |err: crate::CoreError| HttpError::from(err).into_response();
-    let (principal, chosen, with): (Arc<Principal>, Option<String>, SignedInWith) = if let Some(
-        secret,
-    ) =
-        bearer(request.headers())
-    {
-        let refused = || unauthorized("the API token is unknown, revoked or expired");
-        let user_id = core
-            .tokens
-            .user_of(secret)
-            .await
-            .map_err(failed)?
-            .ok_or_else(refused)?;
-        let principal = core.accounts.principal(&user_id).await.map_err(failed)?;
-        match principal {
-            Some(p) if !p.record.disabled => (p, None, SignedInWith::Token),
-            _ => return Err(unauthorized("this account is disabled")),
-        }
-    } else {
-        let Some(source) = SessionSource::of(request) else {
-            return Ok(());
-        };
-        let Some(auth) = source.auth(core).await else {
-            return Ok(());
-        };
-        if !raclette_contract::only_reads(request.method().as_str())
-            && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
-        {
-            return Err(HttpError::new(
+    let (principal, session, with): (Arc<Principal>, Option<Arc<SessionAuth>>, SignedInWith) =
+        if let Some(secret) = bearer(request.headers()) {
+            let refused = || unauthorized("the API token is unknown, revoked or expired");
+            let user_id = core
+                .tokens
+                .user_of(secret)
+                .await
+                .map_err(failed)?
+                .ok_or_else(refused)?;
+            let principal = core.accounts.principal(&user_id).await.map_err(failed)?;
+            match principal {
+                Some(p) if !p.record.disabled => (p, None, SignedInWith::Token),
+                _ => return Err(unauthorized("this account is disabled")),
+            }
+        } else {
+            let Some(source) = SessionSource::of(request) else {
+                return Ok(());
+            };
+            let Some(auth) = source.auth(core).await else {
+                return Ok(());
+            };
+            if !raclette_contract::only_reads(request.method().as_str())
+                && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
+            {
+                return Err(HttpError::new(
                     StatusCode::FORBIDDEN,
                     "a write signed in by the session cookie needs the session's CSRF token in the X-CSRF-Token header (from GET /plugin/raclette/core/session)",
                 )
                 .with_field("X-CSRF-Token")
                 .into_response());
-        }
-        match core
-            .accounts
-            .principal(&auth.user_id)
-            .await
-            .map_err(failed)?
-        {
-            Some(p) if !p.record.disabled => (p, auth.project.clone(), SignedInWith::Session),
-            // A deleted or disabled user's session signs nobody in.
-            _ => return Ok(()),
-        }
-    };
+            }
+            match core
+                .accounts
+                .principal(&auth.user_id)
+                .await
+                .map_err(failed)?
+            {
+                Some(p) if !p.record.disabled => (p, Some(auth), SignedInWith::Session),
+                // A deleted or disabled user's session signs nobody in.
+                _ => return Ok(()),
+            }
+        };
     let requested = match request.headers().get(PROJECT_HEADER) {
         None => None,
         Some(value) => match value.to_str() {
@@ -174,13 +217,16 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
             }
         },
     };
-    let project = match requested {
-        Some(id) => id,
-        None => chosen
-            .filter(|id| principal.user_in(id).is_some())
-            .unwrap_or_else(|| principal.home_project()),
+    let chosen = session
+        .as_ref()
+        .and_then(|auth| auth.project.as_deref())
+        .filter(|id| principal.user_in(id).is_some());
+    let project = match (requested, chosen) {
+        (Some(id), _) => Project::new(id),
+        (None, Some(id)) => Project::new(id),
+        (None, None) => principal.home_project().clone(),
     };
-    let entered = match core.accounts.user_in(&principal, &project).await {
+    let entered = match core.accounts.user_in(&principal, project.id()).await {
         Ok(entered) => entered,
         Err(err @ crate::CoreError::NoProject(_)) => {
             return Err(HttpError::from(err)
@@ -192,14 +238,17 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
     let Some(user) = entered else {
         return Err(HttpError::new(
             StatusCode::FORBIDDEN,
-            format!("you are not a member of project `{project}`"),
+            format!("you are not a member of project `{}`", project.id()),
         )
         .with_field("X-Raclette-Project")
         .into_response());
     };
     let extensions = request.extensions_mut();
     extensions.insert(CurrentUser::from(user));
-    extensions.insert(Project::new(project));
-    extensions.insert(with);
+    extensions.insert(project);
+    // Only this plugin's routes ask how the request signed in.
+    if request.uri().path().starts_with(crate::ROUTE_PREFIX) {
+        request.extensions_mut().insert(with);
+    }
     Ok(())
 }

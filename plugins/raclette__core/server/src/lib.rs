@@ -211,13 +211,7 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
     // Sessions outside, the middleware that reads them inside, for requests
     // with a session; the middleware alone for requests with a token only;
     // nothing for anonymous ones (see `layer`).
-    let for_layer = core.clone();
-    let authenticate = raclette::middleware::from_fn(
-        move |request: raclette::http::Request<raclette::Body>,
-              next: raclette::middleware::Next| {
-            authenticate::authenticate(for_layer.clone(), request, next)
-        },
-    );
+    let authenticate = authenticate::AuthenticateLayer(core.clone());
     let sessions = tower_sessions::SessionManagerLayer::new(core.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

@@ -257,7 +257,7 @@ async fn sign_in(
         .map_err(|e| HttpError::from(e).into_response())?
         .ok_or_else(|| unauthorized("wrong email or password"))?;
     let csrf = random_secret().map_err(|e| HttpError::from(e).into_response())?;
-    let project = principal.home_project();
+    let project = principal.home_project().id().to_owned();
     // A new session id at sign-in: an id planted before cannot be used.
     session
         .cycle_id()
