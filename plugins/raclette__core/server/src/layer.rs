@@ -118,12 +118,27 @@ pub(crate) fn credentials(request: &Request<Body>) -> Credentials {
     if request.uri().path().starts_with(crate::ROUTE_PREFIX) {
         Credentials::Session
     } else if request.headers().contains_key(header::AUTHORIZATION)
-        || session_cookie(request.headers()).is_some()
+        || request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|value| names_the_session(value.as_bytes()))
     {
         Credentials::Token
     } else {
         Credentials::None
     }
+}
+
+/// Whether a `Cookie` header value may hold the session cookie: a quick
+/// look on every request that routes it; the middleware reads the value
+/// with [`session_cookie`].
+fn names_the_session(value: &[u8]) -> bool {
+    value.split(|b| *b == b';').any(|pair| {
+        pair.trim_ascii_start()
+            .strip_prefix(SESSION_COOKIE.as_bytes())
+            .is_some_and(|rest| rest.starts_with(b"="))
+    })
 }
 
 /// The value of the session cookie, if the request has one (the first,
