@@ -767,7 +767,8 @@ fn dev_keeps_the_running_server_when_a_new_build_would_not_start() {
         format!("{good_config}\n[plugins.acme__hello.options]\ngreeting = 5\n"),
     )
     .unwrap();
-    let options_problem = "plugins/acme__hello: plugin acme__hello failed to mount: options of plugin acme__hello: field `options.greeting`: invalid type: integer `5`, expected a string";
+    // The problem names the file and section the user wrote.
+    let options_problem = "raclette.toml: field `[plugins.acme__hello.options] greeting`: plugin acme__hello failed to mount: options of plugin acme__hello: field `options.greeting`: invalid type: integer `5`, expected a string";
     let url = dev.wait_kept(options_problem);
     assert!(answers(&url));
     let out = run(&app, &["check", "--build"]);
