@@ -330,7 +330,7 @@ async fn options_of_the_wrong_type_stop_start_up_naming_plugin_and_field() {
     let error = failure.to_string();
     assert!(error.contains("field `options.db.pool`"), "{error}");
     assert!(
-        error.contains("invalid type: string \"many\", expected u32"),
+        error.contains("invalid type: string \"many\", expected a whole number of at least 0"),
         "{error}"
     );
     assert!(
