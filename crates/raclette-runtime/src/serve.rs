@@ -313,6 +313,7 @@ struct ConnState {
     /// The route that took the connection over closed it.
     closing: AtomicBool,
     read_waker: AtomicWaker,
+    write_waker: AtomicWaker,
 }
 
 struct Phase {
@@ -337,6 +338,7 @@ impl ConnState {
             closable: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             read_waker: AtomicWaker::new(),
+            write_waker: AtomicWaker::new(),
             phase: Mutex::new(Phase {
                 accepted: now,
                 in_flight: 0,
@@ -377,16 +379,18 @@ impl ConnState {
             if let Some(state) = state.upgrade() {
                 state.closing.store(true, Ordering::Release);
                 state.read_waker.wake();
+                state.write_waker.wake();
             }
         })
     }
 
-    /// The connection was closed by the route that took it over.
-    fn is_closing(&self, cx: &Context<'_>) -> bool {
+    /// The connection was closed by the route that took it over; `waker`
+    /// (the reader's or the writer's) is woken when it is.
+    fn is_closing(&self, waker: &AtomicWaker, cx: &Context<'_>) -> bool {
         if !self.closable.load(Ordering::Relaxed) {
             return false;
         }
-        self.read_waker.register(cx.waker());
+        waker.register(cx.waker());
         self.closing.load(Ordering::Acquire)
     }
 
@@ -498,7 +502,7 @@ impl AsyncRead for TrackedIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.state.is_closing(cx) {
+        if self.state.is_closing(&self.state.read_waker, cx) {
             // The end of the stream: whoever reads it stops.
             self.saw_eof = true;
             return Poll::Ready(Ok(()));
@@ -522,6 +526,9 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.state.is_closing(&self.state.write_waker, cx) {
+            return Poll::Ready(Err(closed()));
+        }
         let result = self.stream().poll_write(cx, buf);
         self.note_write(result)
     }
@@ -531,6 +538,9 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.state.is_closing(&self.state.write_waker, cx) {
+            return Poll::Ready(Err(closed()));
+        }
         let result = self.stream().poll_write_vectored(cx, bufs);
         self.note_write(result)
     }
@@ -542,12 +552,24 @@ impl AsyncWrite for TrackedIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.state.is_closing(&self.state.write_waker, cx) {
+            return Poll::Ready(Err(closed()));
+        }
         self.stream().poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.stream().poll_shutdown(cx)
     }
+}
+
+/// What writing to a connection its route closed gives: a writer stuck on
+/// a client that stopped reading stops too.
+fn closed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the route that took the connection over closed it",
+    )
 }
 
 impl Drop for TrackedIo {

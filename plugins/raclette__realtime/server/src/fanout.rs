@@ -364,7 +364,10 @@ async fn receive(hub: &Arc<Hub>, me: &str, text: &[u8]) -> bool {
         hub.resync_all();
     }
     if let Some(user) = envelope.end_user {
-        hub.end_user_reported(user).await;
+        // In a task of its own: the plugins' listeners run first, and a
+        // slow one must not hold up the messages behind it.
+        let (hub, user) = (hub.clone(), user.to_owned());
+        tokio::spawn(async move { hub.end_user_reported(&user).await });
     }
     if let Some(carried) = envelope.message {
         // Only an enabled plugin's channels, named `<plugin key>--<event>`.

@@ -69,6 +69,14 @@ pub(crate) struct Outgoing {
     pub(crate) payload: Box<RawValue>,
 }
 
+/// How long after a socket closes its connection is closed.
+const CLOSE_CONNECTION_AFTER: Duration = Duration::from_secs(2);
+
+/// When the sockets a user opened right after their access ended are closed
+/// once more: longer than the sign-in plugin keeps what it read in memory
+/// (`cache_seconds`, 5 by default) and than a slow authentication takes.
+const CHECK_AGAIN_AFTER: Duration = Duration::from_secs(10);
+
 /// One connection request (an engine.io connection), put into its
 /// extensions by the connection route: when it was authenticated, and
 /// whether its one socket was opened already.
@@ -203,7 +211,13 @@ impl Hub {
             .cloned()
         {
             socket.on_disconnect(move || {
-                close.close();
+                // After a moment, so that the client reads why (`41`: a
+                // browser then connects again at once); a client that
+                // does not read gets its connection closed all the same.
+                tokio::spawn(async move {
+                    tokio::time::sleep(CLOSE_CONNECTION_AFTER).await;
+                    close.close();
+                });
                 std::future::ready(())
             });
         }
@@ -411,15 +425,38 @@ impl Hub {
     /// Closes this process's sockets of `user`: their access ended, so
     /// their browsers connect again and are authenticated again (or
     /// refused).
-    pub(crate) fn end_user(&self, user: &str) {
+    pub(crate) fn end_user(self: &Arc<Self>, user: &str) {
+        let now = Instant::now();
         {
             let mut ended = self.ended.lock().expect("hub lock");
-            let now = Instant::now();
             let keep = self.access.connect_timeout * 2;
             ended.retain(|_, at| now.duration_since(*at) < keep);
             ended.insert(user.to_owned(), now);
         }
+        self.close_sockets_of(user, None);
+        // A connection authenticated just after the end may have been
+        // authenticated from what a cache or a slow query read before it:
+        // its socket is closed once more when that can no longer be.
+        let hub = self.clone();
+        let user = user.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(CHECK_AGAIN_AFTER).await;
+            hub.close_sockets_of(&user, Some(now));
+        });
+    }
+
+    /// Closes this process's sockets of `user`; with `since`, only those
+    /// whose connection was authenticated after it.
+    fn close_sockets_of(&self, user: &str, since: Option<Instant>) {
         for socket in self.io.to(user_room(user)).sockets() {
+            let started = socket
+                .req_parts()
+                .extensions
+                .get::<Arc<Connection>>()
+                .map(|connection| connection.started);
+            if since.is_some_and(|since| started.is_some_and(|started| started < since)) {
+                continue;
+            }
             tracing::debug!(socket = %socket.id, "closing a socket whose user's access ended");
             let _ = socket.disconnect();
         }
@@ -430,7 +467,7 @@ impl Hub {
     /// of the user, so that the browsers' new connections are
     /// authenticated from the database), then the user's sockets here are
     /// closed.
-    pub(crate) async fn end_user_reported(&self, user: &str) {
+    pub(crate) async fn end_user_reported(self: &Arc<Self>, user: &str) {
         if let Some(events) = self.events.get() {
             let failed = events
                 .emit(AccessEnded {
@@ -449,7 +486,7 @@ impl Hub {
     }
 
     /// Closes the sockets of `user` on every instance.
-    pub(crate) fn end_user_everywhere(&self, user: &str) {
+    pub(crate) fn end_user_everywhere(self: &Arc<Self>, user: &str) {
         self.end_user(user);
         if let Some(fanout) = self.fanout.get() {
             fanout.end_user(user);
