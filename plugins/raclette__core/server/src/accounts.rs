@@ -193,6 +193,7 @@ pub struct Accounts {
     db: Database,
     roles: Roles,
     principals: crate::Cache<String, Arc<Principal>>,
+    forgotten: crate::Forgotten,
     /// Ids of projects known to exist.
     projects: crate::Cache<String, ()>,
 }
@@ -214,6 +215,7 @@ impl Accounts {
             db,
             roles,
             principals: crate::short_lived_cache(cache_for),
+            forgotten: crate::Forgotten::default(),
             projects: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
@@ -232,6 +234,7 @@ impl Accounts {
 
     /// Forgets what is cached of `user_id`, after a change.
     pub fn forget(&self, user_id: &str) {
+        self.forgotten.note(user_id);
         self.principals.invalidate(user_id);
     }
 
@@ -240,6 +243,7 @@ impl Accounts {
         if let Some(found) = self.principals.get(user_id) {
             return Ok(Some(found));
         }
+        let began = std::time::Instant::now();
         let Some(record) = self.user(user_id).await? else {
             return Ok(None);
         };
@@ -264,8 +268,10 @@ impl Accounts {
             first_joined,
             &self.roles,
         ));
-        self.principals
-            .insert(user_id.to_owned(), principal.clone());
+        if !self.forgotten.since(user_id, began) {
+            self.principals
+                .insert(user_id.to_owned(), principal.clone());
+        }
         Ok(Some(principal))
     }
 

@@ -162,6 +162,37 @@ where
         .build_with_hasher(foldhash::fast::RandomState::default())
 }
 
+/// When what a cache held of each user was last forgotten. A database read
+/// that began before must not put what it read into the cache after: it
+/// may predate the change that made the cache forget (a sign-out on another
+/// instance, say, racing a slow sign-in check here).
+#[derive(Default)]
+pub(crate) struct Forgotten(
+    std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+);
+
+impl Forgotten {
+    /// How long a forgetting is remembered: longer than any read takes.
+    const KEEP: Duration = Duration::from_secs(60);
+
+    /// Notes that what was cached of `user` was forgotten now.
+    pub(crate) fn note(&self, user: &str) {
+        let now = std::time::Instant::now();
+        let mut forgotten = self.0.lock().expect("forgotten lock");
+        forgotten.retain(|_, at| now.duration_since(*at) < Self::KEEP);
+        forgotten.insert(user.to_owned(), now);
+    }
+
+    /// Whether what was cached of `user` was forgotten since `began`.
+    pub(crate) fn since(&self, user: &str, began: std::time::Instant) -> bool {
+        self.0
+            .lock()
+            .expect("forgotten lock")
+            .get(user)
+            .is_some_and(|at| *at >= began)
+    }
+}
+
 /// An in-memory cache of this plugin.
 pub(crate) type Cache<K, V> = moka::sync::Cache<K, V, foldhash::fast::RandomState>;
 
@@ -249,4 +280,26 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             .map_err(raclette::Error::other)
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod forgotten_tests {
+    use std::time::Instant;
+
+    use super::Forgotten;
+
+    #[test]
+    fn a_read_that_began_before_a_forgetting_is_not_cached() {
+        let forgotten = Forgotten::default();
+        let before = Instant::now();
+        forgotten.note("ada");
+        assert!(
+            forgotten.since("ada", before),
+            "read before, forgotten after"
+        );
+        assert!(!forgotten.since("bob", before), "another user");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let after = Instant::now();
+        assert!(!forgotten.since("ada", after), "read after the forgetting");
+    }
 }

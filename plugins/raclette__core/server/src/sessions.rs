@@ -70,6 +70,7 @@ pub struct DatabaseStore {
     /// Records by session id (not its hash: the hash is only needed to
     /// reach the database).
     cache: crate::Cache<Id, Arc<Cached>>,
+    forgotten: Arc<crate::Forgotten>,
 }
 
 impl std::fmt::Debug for DatabaseStore {
@@ -92,6 +93,7 @@ impl DatabaseStore {
         DatabaseStore {
             db,
             cache: crate::short_lived_cache(cache_for),
+            forgotten: Arc::default(),
         }
     }
 
@@ -125,6 +127,7 @@ impl DatabaseStore {
         if let Some(cached) = self.cache.get(session_id) {
             return Ok((cached.record.expiry_date > now).then_some(cached));
         }
+        let began = std::time::Instant::now();
         let hash = id_hash(session_id);
         let row =
             db::query("SELECT data, expires_at FROM raclette__core_sessions WHERE id_hash = $1")
@@ -144,13 +147,19 @@ impl DatabaseStore {
             data: serde_json::from_str(&data).map_err(backend)?,
             expiry_date,
         }));
-        self.cache.insert(*session_id, cached.clone());
+        if cached
+            .user()
+            .is_none_or(|user| !self.forgotten.since(user, began))
+        {
+            self.cache.insert(*session_id, cached.clone());
+        }
         Ok(Some(cached))
     }
 
     /// Forgets the cached sessions of `user_id`: they are read again from
     /// the database (another instance may have ended them).
     pub fn forget_user(&self, user_id: &str) {
+        self.forgotten.note(user_id);
         let user_id = user_id.to_owned();
         let _ = self
             .cache

@@ -53,6 +53,7 @@ pub struct Tokens {
     /// the rest of the lookup, so it is hashed only on a miss. The secret
     /// is held only as long as the cache keeps it (`cache_seconds`).
     cache: crate::Cache<String, Arc<CachedToken>>,
+    forgotten: crate::Forgotten,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -78,6 +79,7 @@ impl Tokens {
         Tokens {
             db,
             cache: crate::short_lived_cache(cache_for),
+            forgotten: crate::Forgotten::default(),
         }
     }
 
@@ -161,6 +163,7 @@ impl Tokens {
 
     /// Forgets every cached token of `user_id` (the user was disabled).
     pub fn forget_user(&self, user_id: &str) {
+        self.forgotten.note(user_id);
         let user_id = user_id.to_owned();
         let _ = self
             .cache
@@ -176,6 +179,7 @@ impl Tokens {
         let found = match self.cache.get(secret) {
             Some(found) => Some(found),
             None => {
+                let began = std::time::Instant::now();
                 let hash = secret_hash(secret);
                 let row = db::query(
                     "SELECT user_id, expires_at FROM raclette__core_tokens WHERE secret_hash = $1",
@@ -191,7 +195,9 @@ impl Tokens {
                             user_id: row.try_get("user_id")?,
                             expires_at: row.try_get("expires_at")?,
                         });
-                        self.cache.insert(secret.to_owned(), found.clone());
+                        if !self.forgotten.since(&found.user_id, began) {
+                            self.cache.insert(secret.to_owned(), found.clone());
+                        }
                         Some(found)
                     }
                 }
