@@ -218,6 +218,20 @@ impl Agent {
         project
     }
 
+    /// Creates an API token named `name`; returns its id and secret.
+    pub(crate) async fn create_token(&mut self, name: &str) -> (String, String) {
+        let reply = self
+            .send(
+                "POST",
+                "/plugin/raclette/core/token",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let field = |name: &str| reply.json[name].as_str().expect(name).to_owned();
+        (field("_id"), field("secret"))
+    }
+
     pub(crate) async fn create_todo(&mut self, name: &str) -> String {
         let reply = self
             .send(
@@ -830,16 +844,9 @@ async fn project_safety(db: Db) {
     assert_eq!(in_bait.status, 204, "{}", in_bait.text);
 
     // A token cannot create tokens.
-    let created = loner
-        .send(
-            "POST",
-            "/plugin/raclette/core/token",
-            Some(json!({ "name": "ci" })),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    let (_, secret) = loner.create_token("ci").await;
     let mut script = portal.agent();
-    script.bearer = created.json["secret"].as_str().map(str::to_owned);
+    script.bearer = Some(secret);
     let minted = script
         .send(
             "POST",

@@ -173,6 +173,18 @@ async fn strangers_are_refused(db: Db) {
     portal.stop().await;
 }
 
+/// A new user of the instances' shared database, signed in through the
+/// instance at `base`.
+async fn signed_in_through(db: &raclette::Database, base: String, email: &str) -> Agent {
+    raclette_core_server::admin::add_user(db, email, None, PASSWORD, false)
+        .await
+        .expect("user");
+    let mut agent = Agent::new(base);
+    let signed = agent.sign_in(email, PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    agent
+}
+
 /// One instance of the portal on a shared PostgreSQL database, fanning
 /// out through `redis`; `with_todo` says whether it has the todo plugin.
 async fn instance(
@@ -213,12 +225,7 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
     let db = raclette_runtime::database::connect(&pg.url(), false)
         .await
         .expect("database");
-    raclette_core_server::admin::add_user(&db, "ada@example.com", None, PASSWORD, false)
-        .await
-        .expect("user");
-    let mut ada = Agent::new(a.url());
-    let signed = ada.sign_in("ada@example.com", PASSWORD).await;
-    assert_eq!(signed.status, 200, "{}", signed.text);
+    let mut ada = signed_in_through(&db, a.url(), "ada@example.com").await;
     let cookie = ada.cookie.clone().expect("cookie");
     let connect = |base: String| {
         let cookie = cookie.clone();
@@ -232,12 +239,7 @@ async fn instances_fan_out_through_redis_and_recover_from_its_loss() {
     let mut on_b = connect(b.url()).await;
     let mut on_c = connect(c.url()).await;
     // Bob's socket is on B; he will sign out through A while Redis is away.
-    raclette_core_server::admin::add_user(&db, "bob@example.com", None, PASSWORD, false)
-        .await
-        .expect("user");
-    let mut bob = Agent::new(a.url());
-    let signed = bob.sign_in("bob@example.com", PASSWORD).await;
-    assert_eq!(signed.status, 200, "{}", signed.text);
+    let mut bob = signed_in_through(&db, a.url(), "bob@example.com").await;
     let mut bob_on_b = SocketClient::connect(&b.url(), &[("cookie", &bob.cookie.clone().unwrap())])
         .await
         .expect("bob's socket");
@@ -341,23 +343,10 @@ async fn access_ended_on_one_instance_ends_on_every_instance() {
     let db = raclette_runtime::database::connect(&pg.url(), false)
         .await
         .expect("database");
-    raclette_core_server::admin::add_user(&db, "ada@example.com", None, PASSWORD, false)
-        .await
-        .expect("user");
-    let mut ada = Agent::new(a.url());
-    let signed = ada.sign_in("ada@example.com", PASSWORD).await;
-    assert_eq!(signed.status, 200, "{}", signed.text);
+    let mut ada = signed_in_through(&db, a.url(), "ada@example.com").await;
     let cookie = ada.cookie.clone().expect("cookie");
-    let created = ada
-        .send(
-            "POST",
-            "/plugin/raclette/core/token",
-            Some(json!({ "name": "script" })),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let bearer = format!("Bearer {}", created.json["secret"].as_str().unwrap());
-    let token_id = created.json["_id"].as_str().unwrap().to_owned();
+    let (token_id, secret) = ada.create_token("script").await;
+    let bearer = format!("Bearer {secret}");
     let by_cookie = [("cookie", cookie.as_str())];
     let by_token = [("authorization", bearer.as_str())];
 

@@ -221,10 +221,9 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
         .as_ref()
         .and_then(|auth| auth.project.as_deref())
         .filter(|id| principal.user_in(id).is_some());
-    let project = match (requested, chosen) {
-        (Some(id), _) => Project::new(id),
-        (None, Some(id)) => Project::new(id),
-        (None, None) => principal.home_project().clone(),
+    let project = match requested.as_deref().or(chosen) {
+        Some(id) => Project::new(id),
+        None => principal.home_project().clone(),
     };
     let entered = match core.accounts.user_in(&principal, project.id()).await {
         Ok(entered) => entered,
@@ -243,12 +242,13 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
         .with_field("X-Raclette-Project")
         .into_response());
     };
+    // Only this plugin's routes ask how the request signed in.
+    let own_route = request.uri().path().starts_with(crate::ROUTE_PREFIX);
     let extensions = request.extensions_mut();
     extensions.insert(CurrentUser::from(user));
     extensions.insert(project);
-    // Only this plugin's routes ask how the request signed in.
-    if request.uri().path().starts_with(crate::ROUTE_PREFIX) {
-        request.extensions_mut().insert(with);
+    if own_route {
+        extensions.insert(with);
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ pub(crate) fn credentials(request: &Request<Body>) -> Credentials {
             .headers()
             .get_all(header::COOKIE)
             .iter()
-            .any(|value| names_the_session(value.as_bytes()))
+            .any(|value| has_session_cookie(value.as_bytes()))
     {
         Credentials::Token
     } else {
@@ -133,7 +133,7 @@ pub(crate) fn credentials(request: &Request<Body>) -> Credentials {
 /// Whether a `Cookie` header value may hold the session cookie: a quick
 /// look on every request that routes it; the middleware reads the value
 /// with [`session_cookie`].
-fn names_the_session(value: &[u8]) -> bool {
+fn has_session_cookie(value: &[u8]) -> bool {
     value.split(|b| *b == b';').any(|pair| {
         pair.trim_ascii_start()
             .strip_prefix(SESSION_COOKIE.as_bytes())

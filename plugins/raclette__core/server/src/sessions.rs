@@ -106,13 +106,18 @@ impl DatabaseStore {
             .bind(&keep_hash)
             .execute(&self.db)
             .await?;
+        self.uncache_sessions_of(user_id, keep);
+        Ok(())
+    }
+
+    /// Drops the cached sessions of `user_id` but `keep`.
+    fn uncache_sessions_of(&self, user_id: &str, keep: Option<&Id>) {
         let user_id = user_id.to_owned();
         let keep = keep.copied();
         // Closures run lazily inside moka; the predicate only reads.
         let _ = self.cache.invalidate_entries_if(move |id, entry| {
             Some(*id) != keep && entry.user() == Some(user_id.as_str())
         });
-        Ok(())
     }
 
     /// The unexpired session `session_id`, from the cache or the database.
@@ -160,10 +165,7 @@ impl DatabaseStore {
     /// the database (another instance may have ended them).
     pub fn forget_user(&self, user_id: &str) {
         self.forgotten.note(user_id);
-        let user_id = user_id.to_owned();
-        let _ = self
-            .cache
-            .invalidate_entries_if(move |_, entry| entry.user() == Some(user_id.as_str()));
+        self.uncache_sessions_of(user_id, None);
     }
 
     /// Removes expired sessions from the database.

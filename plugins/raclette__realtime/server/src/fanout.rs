@@ -7,10 +7,11 @@
 //! but not the others'; once it is back, every instance tells its sockets
 //! to resync (the subscriber's reconnect does it on each instance, and an
 //! instance whose publishing failed also sends a resync request, in case
-//! only its own connection was broken). Ends of access that could not be
-//! published are kept and published again once Redis is back: a message
-//! missed is caught up by a resync, a user's access that ended must end on
-//! the other instances too.
+//! only its own connection was broken). A message missed is caught up by a
+//! resync, but a user's access that ended must end on the other instances
+//! too: each instance keeps the ends of access it reported for a socket's
+//! lifetime and publishes them again, a few times, when its publisher
+//! reconnects or another instance says hello (its subscriber reconnected).
 
 use std::{
     collections::HashMap,
@@ -41,7 +42,7 @@ const PUBLISH_QUEUE: usize = 4096;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What instances send each other on the app's channel.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {
     /// The sending instance.
@@ -59,6 +60,22 @@ struct Envelope<'a> {
     /// ends of access it may have missed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     hello: bool,
+}
+
+impl<'a> Envelope<'a> {
+    /// The envelope that asks the others to close `user`'s sockets.
+    fn end_user(origin: &'a str, user: &'a str) -> Envelope<'a> {
+        Envelope {
+            origin,
+            end_user: Some(user),
+            ..Envelope::default()
+        }
+    }
+
+    /// As JSON text.
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("an envelope is JSON")
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,14 +142,7 @@ impl Ends {
                 tokio::time::sleep(after - waited).await;
                 waited = after;
                 for user in ends.recent(keep_for) {
-                    let text = serde_json::to_string(&Envelope {
-                        origin: &origin,
-                        message: None,
-                        resync: false,
-                        end_user: Some(&user),
-                        hello: false,
-                    })
-                    .expect("an envelope is JSON");
+                    let text = Envelope::end_user(&origin, &user).text();
                     let _ = queue.try_send(Publish::Envelope(text));
                 }
             }
@@ -214,14 +224,12 @@ impl Fanout {
         let mut reconnects = subscriber.reconnect_rx();
         let resyncing = hub.clone();
         let greeting = queue.clone();
-        let hello = serde_json::to_string(&Envelope {
+        let hello = Envelope {
             origin: &origin,
-            message: None,
-            resync: false,
-            end_user: None,
             hello: true,
-        })
-        .expect("an envelope is JSON");
+            ..Envelope::default()
+        }
+        .text();
         tokio::spawn(async move {
             while reconnects.recv().await.is_ok() {
                 tracing::info!("connected to Redis again; every socket will resync");
@@ -232,10 +240,8 @@ impl Fanout {
 
         let mut publisher_reconnects = publisher.reconnect_rx();
         let reconnected = queue.clone();
-        let reconnected_lost = lost.clone();
         tokio::spawn(async move {
             while publisher_reconnects.recv().await.is_ok() {
-                reconnected_lost.store(true, Ordering::Release);
                 let _ = reconnected.send(Publish::Reconnected).await;
             }
         });
@@ -244,13 +250,21 @@ impl Fanout {
         let lost_flag = lost.clone();
         let telling = ends.clone();
         let me = origin.clone();
-        let resync = resync_envelope(&origin);
+        let resync = Envelope {
+            origin: &origin,
+            resync: true,
+            ..Envelope::default()
+        }
+        .text();
         let again = queue.clone();
         tokio::spawn(async move {
             while let Some(item) = waiting.recv().await {
                 let result: Result<u32, _> = match item {
                     Publish::Envelope(text) => publishing.publish(&channel, text).await,
-                    Publish::Reconnected => Ok(0),
+                    Publish::Reconnected => {
+                        lost_flag.store(true, Ordering::Release);
+                        Ok(0)
+                    }
                 };
                 match result {
                     Ok(_) => {
@@ -296,9 +310,7 @@ impl Fanout {
                 permission: message.permission.as_deref(),
                 payload: &message.payload,
             }),
-            resync: false,
-            end_user: None,
-            hello: false,
+            ..Envelope::default()
         };
         self.send(&envelope);
     }
@@ -306,13 +318,7 @@ impl Fanout {
     /// Asks the other instances to close `user`'s sockets.
     pub(crate) fn end_user(&self, user: &str) {
         self.ends.note(user, self.keep_ends_for);
-        self.send(&Envelope {
-            origin: &self.origin,
-            message: None,
-            resync: false,
-            end_user: Some(user),
-            hello: false,
-        });
+        self.send(&Envelope::end_user(&self.origin, user));
     }
 
     fn send(&self, envelope: &Envelope<'_>) {
@@ -333,18 +339,6 @@ impl Fanout {
             let _ = publisher.quit().await;
         });
     }
-}
-
-/// The envelope that asks every instance to resync.
-fn resync_envelope(origin: &str) -> String {
-    serde_json::to_string(&Envelope {
-        origin,
-        message: None,
-        resync: true,
-        end_user: None,
-        hello: false,
-    })
-    .expect("an envelope is JSON")
 }
 
 /// Handles one message from the app's channel; whether it was another

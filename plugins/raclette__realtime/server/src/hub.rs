@@ -69,6 +69,15 @@ pub(crate) struct Outgoing {
     pub(crate) payload: Box<RawValue>,
 }
 
+/// The id of `socket`'s user, unless it is anonymous.
+fn user_id(socket: &SocketRef) -> Option<String> {
+    socket
+        .req_parts()
+        .extensions
+        .get::<CurrentUser>()
+        .and_then(|user| user.id().map(str::to_owned))
+}
+
 /// How long after a socket closes its connection is closed.
 const CLOSE_CONNECTION_AFTER: Duration = Duration::from_secs(2);
 
@@ -246,12 +255,9 @@ impl Hub {
             tracing::debug!(socket = %socket.id, "refused a second socket on one connection");
             return false;
         }
-        let user = socket
-            .req_parts()
-            .extensions
-            .get::<CurrentUser>()
-            .and_then(|user| user.id().map(str::to_owned));
-        let Some(user) = user else { return true };
+        let Some(user) = user_id(socket) else {
+            return true;
+        };
         let ended = self.ended.lock().expect("hub lock");
         ended
             .get(&user)
@@ -260,12 +266,7 @@ impl Hub {
 
     /// Whether `socket`'s user has as many sockets open as they may.
     fn too_many(&self, socket: &SocketRef) -> bool {
-        let Some(user) = socket
-            .req_parts()
-            .extensions
-            .get::<CurrentUser>()
-            .and_then(|user| user.id().map(str::to_owned))
-        else {
+        let Some(user) = user_id(socket) else {
             return false;
         };
         self.io.to(user_room(&user)).sockets().len() >= self.access.per_user
