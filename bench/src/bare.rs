@@ -8,7 +8,7 @@
 
 use std::{
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{Arc, LazyLock, Mutex},
 };
 
 use axum::{
@@ -19,7 +19,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use raclette::data::{StoredItem, write_json_array};
+use futures_util::TryStreamExt;
+use raclette::data::{ItemRef, JsonItem, StoredItem};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sqlx::{PgPool, Row, postgres::PgPoolOptions};
 
@@ -116,22 +117,55 @@ fn fail(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-fn sqlite_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
-    Ok(StoredItem {
-        id: row.get(0)?,
-        project: row.get(1)?,
-        owner: row.get(2)?,
-        last_editor: row.get(3)?,
+/// The SQL of a list, a read by id and a create on SQLite, and a list and
+/// a read by id on PostgreSQL, written once.
+static SQLITE_LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE project = ?1 AND is_deleted = 0 ORDER BY created_at, _id LIMIT 101"
+    )
+});
+static SQLITE_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE _id = ?1 AND project = ?2")
+});
+static SQLITE_CREATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO {TABLE} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
+         VALUES (?1, ?2, NULL, NULL, 1, 0, ?3, ?4, ?5)"
+    )
+});
+static PG_LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {PG_COLUMNS} FROM {TABLE} WHERE project = $1 AND is_deleted = FALSE ORDER BY created_at, _id LIMIT 101"
+    )
+});
+static PG_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {PG_COLUMNS} FROM {TABLE} WHERE _id = $1::uuid AND project = $2")
+});
+
+/// The item a row holds, borrowed from the row (the JSON is written from
+/// it, as raclette's data API writes it).
+fn sqlite_item<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<ItemRef<'r>> {
+    let text = |i: usize| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+    let text_or_null = |i: usize| {
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)
+    };
+    Ok(ItemRef {
+        id: text(0)?,
+        project: text(1)?,
+        owner: text_or_null(2)?,
+        last_editor: text_or_null(3)?,
         version: row.get(4)?,
         is_deleted: row.get::<_, i64>(5)? != 0,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        doc: row.get(8)?,
+        created_at: text(6)?,
+        updated_at: text(7)?,
+        doc: text(8)?,
     })
 }
 
-fn pg_item(row: &sqlx::postgres::PgRow) -> Result<StoredItem, sqlx::Error> {
-    Ok(StoredItem {
+fn pg_item(row: &sqlx::postgres::PgRow) -> Result<ItemRef<'_>, sqlx::Error> {
+    Ok(ItemRef {
         id: row.try_get(0)?,
         project: row.try_get(1)?,
         owner: row.try_get(2)?,
@@ -159,29 +193,78 @@ impl Sqlite {
     }
 }
 
-async fn all(State(db): State<Db>) -> Response {
-    let items = match db {
-        Db::Sqlite(db) => db.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE project = ?1 AND is_deleted = 0 ORDER BY created_at, _id LIMIT 101"
-            ))?;
-            let rows = stmt.query_map([PROJECT], sqlite_item)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        }).map_err(fail),
-        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PG_COLUMNS} FROM {TABLE} WHERE project = $1 AND is_deleted = FALSE ORDER BY created_at, _id LIMIT 101"
-        )))
-        .bind(PROJECT)
-        .fetch_all(&pool)
-        .await
-        .map_err(fail)
-        .and_then(|rows| rows.iter().map(pg_item).collect::<Result<Vec<_>, _>>().map_err(fail)),
-    };
-    match items {
-        Ok(mut items) => {
-            items.truncate(100);
-            json(StatusCode::OK, write_json_array(&items))
+/// At most 100 items as a JSON array.
+struct Array {
+    out: Vec<u8>,
+    len: usize,
+}
+
+impl Array {
+    fn new() -> Self {
+        Array {
+            out: Vec::with_capacity(16 * 1024),
+            len: 0,
         }
+    }
+
+    /// Adds an item; `false` once the array holds 100.
+    fn push(&mut self, item: ItemRef<'_>) -> bool {
+        if self.len == 100 {
+            return false;
+        }
+        self.out.push(if self.len == 0 { b'[' } else { b',' });
+        item.write_json(&mut self.out);
+        self.len += 1;
+        true
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.len == 0 {
+            self.out.push(b'[');
+        }
+        self.out.push(b']');
+        self.out
+    }
+}
+
+async fn all(State(db): State<Db>) -> Response {
+    let body = match db {
+        Db::Sqlite(db) => db
+            .read(|conn| {
+                let mut stmt = conn.prepare_cached(&SQLITE_LIST)?;
+                let mut rows = stmt.query([PROJECT])?;
+                let mut array = Array::new();
+                while let Some(row) = rows.next()? {
+                    if !array.push(sqlite_item(row)?) {
+                        break;
+                    }
+                }
+                Ok(array.finish())
+            })
+            .map_err(fail),
+        Db::Postgres(pool) => {
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(PG_LIST.as_str()))
+                .bind(PROJECT)
+                .fetch(&pool);
+            let mut array = Array::new();
+            loop {
+                match rows.try_next().await {
+                    Ok(Some(row)) => match pg_item(&row) {
+                        Ok(item) => {
+                            if !array.push(item) {
+                                break Ok(array.finish());
+                            }
+                        }
+                        Err(e) => break Err(fail(e)),
+                    },
+                    Ok(None) => break Ok(array.finish()),
+                    Err(e) => break Err(fail(e)),
+                }
+            }
+        }
+    };
+    match body {
+        Ok(body) => json(StatusCode::OK, body),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
@@ -190,29 +273,32 @@ async fn one(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
     if uuid::Uuid::try_parse(&id).is_err() {
         return (StatusCode::BAD_REQUEST, "not an id").into_response();
     }
-    let item = match db {
+    let body = match db {
         Db::Sqlite(db) => db
             .read(|conn| {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {SQLITE_COLUMNS} FROM {TABLE} WHERE _id = ?1 AND project = ?2"
-                ))?;
-                stmt.query_row((&id, PROJECT), sqlite_item).optional()
+                let mut stmt = conn.prepare_cached(&SQLITE_ONE)?;
+                stmt.query_row((&id, PROJECT), |row| {
+                    Ok(JsonItem::of(sqlite_item(row)?).json)
+                })
+                .optional()
             })
             .map_err(fail),
-        Db::Postgres(pool) => match sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PG_COLUMNS} FROM {TABLE} WHERE _id = $1::uuid AND project = $2"
-        )))
-        .bind(&id)
-        .bind(PROJECT)
-        .fetch_optional(&pool)
-        .await
+        Db::Postgres(pool) => match sqlx::query(sqlx::AssertSqlSafe(PG_ONE.as_str()))
+            .bind(&id)
+            .bind(PROJECT)
+            .fetch_optional(&pool)
+            .await
         {
-            Ok(row) => row.as_ref().map(pg_item).transpose().map_err(fail),
+            Ok(row) => row
+                .as_ref()
+                .map(|row| pg_item(row).map(|item| JsonItem::of(item).json))
+                .transpose()
+                .map_err(fail),
             Err(e) => Err(fail(e)),
         },
     };
-    match item {
-        Ok(Some(item)) => json(StatusCode::OK, item.to_json().into_bytes()),
+    match body {
+        Ok(Some(body)) => json(StatusCode::OK, body),
         Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
@@ -245,10 +331,7 @@ async fn create(State(db): State<Db>, body: Bytes) -> Response {
             let item = item.clone();
             tokio::task::spawn_blocking(move || {
                 let conn = db.writer.lock().expect("not poisoned");
-                let mut stmt = conn.prepare_cached(&format!(
-                    "INSERT INTO {TABLE} (_id, project, owner, last_editor, version, is_deleted, created_at, updated_at, doc) \
-                     VALUES (?1, ?2, NULL, NULL, 1, 0, ?3, ?4, ?5)"
-                ))?;
+                let mut stmt = conn.prepare_cached(&SQLITE_CREATE)?;
                 stmt.execute((&item.id, &item.project, &item.created_at, &item.updated_at, &item.doc))
             })
             .await

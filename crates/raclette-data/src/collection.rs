@@ -6,7 +6,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::{
-    Context, DataError, Item, ListQuery, Page, Store, StoredItem,
+    Context, DataError, Item, JsonItem, JsonPage, ListQuery, Page, Store, StoredItem,
     item::FRAMEWORK_FIELDS,
     meta::{Meta, check_id},
     sql::{Dialect, Statements},
@@ -171,9 +171,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> CollectionSpec<T> 
 /// A collection of `T` items: typed reads and writes, each confined to
 /// the [`Context`]'s project. Cheap to clone.
 ///
-/// Reads come in two forms: typed ([`Collection::get`] gives an
-/// [`Item<T>`]) and stored ([`Collection::get_stored`] gives the row,
-/// whose JSON is written without parsing the document, for answers).
+/// Reads come in three forms: typed ([`Collection::get`] gives an
+/// [`Item<T>`]), stored ([`Collection::get_stored`] gives the row, whose
+/// JSON is written without parsing the document) and JSON
+/// ([`Collection::get_json`], [`Collection::list_json`]: the answer is
+/// written while the rows are read, without a copy of any field).
 pub struct Collection<T> {
     meta: Arc<Meta>,
     store: Store,
@@ -225,6 +227,24 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
                 type_name: self.meta.type_name.clone(),
                 id,
             })
+    }
+
+    /// One item written as JSON (an answer written straight from the row,
+    /// without a copy of each field).
+    pub async fn get_json(&self, ctx: &Context, id: &str) -> Result<JsonItem, DataError> {
+        let id = check_id(id, "_id")?;
+        self.store
+            .get_json(&self.meta, ctx, &id)
+            .await?
+            .ok_or_else(|| DataError::NotFound {
+                type_name: self.meta.type_name.clone(),
+                id,
+            })
+    }
+
+    /// A page of items written as one JSON array, straight from the rows.
+    pub async fn list_json(&self, ctx: &Context, query: &ListQuery) -> Result<JsonPage, DataError> {
+        self.store.list_json(&self.meta, ctx, query).await
     }
 
     /// A page of items.

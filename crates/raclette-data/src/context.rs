@@ -22,16 +22,16 @@ pub struct Context {
 
 impl Context {
     /// Anonymous, in `project`.
-    pub fn new(project: impl AsRef<str>) -> Self {
+    pub fn new(project: impl Into<Arc<str>>) -> Self {
         Context {
-            project: Arc::from(project.as_ref()),
+            project: project.into(),
             user: None,
         }
     }
 
     /// The same project, as user `user`.
-    pub fn with_user(mut self, user: impl AsRef<str>) -> Self {
-        self.user = Some(Arc::from(user.as_ref()));
+    pub fn with_user(mut self, user: impl Into<Arc<str>>) -> Self {
+        self.user = Some(user.into());
         self
     }
 

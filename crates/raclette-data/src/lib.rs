@@ -48,7 +48,9 @@ mod write;
 pub use collection::{Collection, CollectionSpec, DEFAULT_MAX_ITEM_BYTES, Transaction};
 pub use context::Context;
 pub use error::DataError;
-pub use item::{FRAMEWORK_FIELDS, Item, Removed, StoredItem, write_json_array};
+pub use item::{
+    FRAMEWORK_FIELDS, Item, ItemRef, JsonItem, JsonPage, Removed, StoredItem, write_json_array,
+};
 pub use meta::check_id;
 pub use query::{Filter, FilterOp, ListQuery, Page};
 pub use store::Store;

@@ -13,11 +13,11 @@ use sqlx::{
 };
 
 use crate::{
-    Context, DataError, ListQuery, StoredItem,
+    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
     meta::Meta,
     query::Page,
     sql::{self, Arg, Dialect},
-    store::PageBuilder,
+    store::{JsonArray, PageBuilder, PageOut},
     write::{Action, Write, Written},
 };
 
@@ -52,7 +52,25 @@ impl Postgres {
             .bind(ctx.project())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(item).transpose()
+        row.as_ref()
+            .map(|row| Ok(item(row)?.to_stored()))
+            .transpose()
+    }
+
+    pub(crate) async fn get_json(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Option<JsonItem>, DataError> {
+        let row = sqlx::query(AssertSqlSafe(meta.postgres.select_one.clone()))
+            .bind(id)
+            .bind(ctx.project())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(|row| Ok(JsonItem::of(item(row)?)))
+            .transpose()
     }
 
     pub(crate) async fn list(
@@ -61,16 +79,37 @@ impl Postgres {
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
+        Ok(self
+            .page::<Vec<StoredItem>>(meta, ctx, query)
+            .await?
+            .finish())
+    }
+
+    pub(crate) async fn list_json(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<JsonPage, DataError> {
+        Ok(self.page::<JsonArray>(meta, ctx, query).await?.finish())
+    }
+
+    async fn page<O: PageOut>(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<PageBuilder<O>, DataError> {
         let sql = sql::list(Dialect::Postgres, meta, ctx, query, false)?;
         let mut rows =
             bind(sqlx::query(AssertSqlSafe(sql.text.clone())), &sql.args).fetch(&self.pool);
-        let mut page = PageBuilder::new(query);
+        let mut page = PageBuilder::<O>::new(query);
         while let Some(row) = rows.try_next().await? {
             if !page.push(item(&row)?) {
                 break;
             }
         }
-        Ok(page.finish())
+        Ok(page)
     }
 
     pub(crate) async fn count(
@@ -112,7 +151,9 @@ impl Postgres {
                             .bind(ctx.project())
                             .fetch_optional(&mut *tx)
                             .await?;
-                    row.as_ref().map(item).transpose()?
+                    row.as_ref()
+                        .map(|row| Ok::<_, DataError>(item(row)?.to_stored()))
+                        .transpose()?
                 }
                 None => None,
             };
@@ -136,8 +177,9 @@ fn bind<'q>(mut query: Query<'q, Pg, PgArguments>, args: &'q [Arg]) -> Query<'q,
     query
 }
 
-fn item(row: &PgRow) -> Result<StoredItem, DataError> {
-    Ok(StoredItem {
+/// The item a row of `select_one` or a list holds, borrowed from the row.
+fn item(row: &PgRow) -> Result<ItemRef<'_>, DataError> {
+    Ok(ItemRef {
         id: row.try_get(0)?,
         project: row.try_get(1)?,
         owner: row.try_get(2)?,

@@ -24,11 +24,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, types::ToSqlOutp
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    Context, DataError, ListQuery, StoredItem,
+    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
     meta::Meta,
     query::Page,
     sql::{self, Arg, Dialect},
-    store::PageBuilder,
+    store::{JsonArray, PageBuilder, PageOut},
     write::{Action, Write, Written},
 };
 
@@ -139,6 +139,21 @@ impl Sqlite {
         self.read(|conn| fetch(conn, meta, ctx, id))
     }
 
+    /// One item of the context's project, written as JSON from the row.
+    pub(crate) fn get_json(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Option<JsonItem>, DataError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&meta.sqlite.select_one)?;
+            Ok(stmt
+                .query_row((id, ctx.project()), |row| Ok(JsonItem::of(item(row)?)))
+                .optional()?)
+        })
+    }
+
     /// A page of items.
     pub(crate) async fn list(
         this: &Arc<Sqlite>,
@@ -146,8 +161,31 @@ impl Sqlite {
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
+        Ok(Self::page::<Vec<StoredItem>>(this, meta, ctx, query)
+            .await?
+            .finish())
+    }
+
+    /// A page of items, written as a JSON array from the rows.
+    pub(crate) async fn list_json(
+        this: &Arc<Sqlite>,
+        meta: &Arc<Meta>,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<JsonPage, DataError> {
+        Ok(Self::page::<JsonArray>(this, meta, ctx, query)
+            .await?
+            .finish())
+    }
+
+    async fn page<O: PageOut + Send + 'static>(
+        this: &Arc<Sqlite>,
+        meta: &Arc<Meta>,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<PageBuilder<O>, DataError> {
         let sql = sql::list(Dialect::Sqlite, meta, ctx, query, false)?;
-        let page = PageBuilder::new(query);
+        let page = PageBuilder::<O>::new(query);
         let run = move |db: &Sqlite| {
             db.read(|conn| {
                 let mut page = page;
@@ -158,7 +196,7 @@ impl Sqlite {
                         break;
                     }
                 }
-                Ok(page.finish())
+                Ok(page)
             })
         };
         this.run_read(is_scan(query), run).await
@@ -248,17 +286,24 @@ impl ToSql for Arg {
     }
 }
 
-fn item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
-    Ok(StoredItem {
-        id: row.get(0)?,
-        project: row.get(1)?,
-        owner: row.get(2)?,
-        last_editor: row.get(3)?,
+/// The item a row of `select_one` or a list holds, borrowed from the row.
+fn item<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<ItemRef<'r>> {
+    let text = |i: usize| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+    let text_or_null = |i: usize| {
+        row.get_ref(i)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)
+    };
+    Ok(ItemRef {
+        id: text(0)?,
+        project: text(1)?,
+        owner: text_or_null(2)?,
+        last_editor: text_or_null(3)?,
         version: row.get(4)?,
         is_deleted: row.get::<_, i64>(5)? != 0,
-        created_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        doc: row.get(8)?,
+        created_at: text(6)?,
+        updated_at: text(7)?,
+        doc: text(8)?,
     })
 }
 
@@ -269,7 +314,9 @@ fn fetch(
     id: &str,
 ) -> Result<Option<StoredItem>, DataError> {
     let mut stmt = conn.prepare_cached(&meta.sqlite.select_one)?;
-    Ok(stmt.query_row((id, ctx.project()), item).optional()?)
+    Ok(stmt
+        .query_row((id, ctx.project()), |row| Ok(item(row)?.to_stored()))
+        .optional()?)
 }
 
 /// The writer thread: takes what is waiting, runs it, commits once,

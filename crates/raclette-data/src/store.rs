@@ -6,7 +6,7 @@ use std::{
 };
 
 use crate::{
-    Context, DataError, ListQuery, StoredItem,
+    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
     meta::Meta,
     postgres::Postgres,
     query::{MAX_PAGE_BYTES, Page},
@@ -164,6 +164,32 @@ impl Store {
         }
     }
 
+    pub(crate) async fn get_json(
+        &self,
+        meta: &Meta,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Option<JsonItem>, DataError> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.get_json(meta, ctx, id),
+            Backend::Postgres(db) => db.get_json(meta, ctx, id).await,
+            Backend::Detached => Err(detached()),
+        }
+    }
+
+    pub(crate) async fn list_json(
+        &self,
+        meta: &Arc<Meta>,
+        ctx: &Context,
+        query: &ListQuery,
+    ) -> Result<JsonPage, DataError> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => Sqlite::list_json(db, meta, ctx, query).await,
+            Backend::Postgres(db) => db.list_json(meta, ctx, query).await,
+            Backend::Detached => Err(detached()),
+        }
+    }
+
     pub(crate) async fn list(
         &self,
         meta: &Arc<Meta>,
@@ -213,45 +239,117 @@ fn detached() -> DataError {
 }
 
 /// Collects one page: at most the query's page size, and stops once the
-/// documents pass [`MAX_PAGE_BYTES`] (with at least one item).
-pub(crate) struct PageBuilder {
+/// documents pass [`MAX_PAGE_BYTES`] (with at least one item). The page
+/// is kept as items ([`Page`]) or written as JSON at once ([`JsonPage`]).
+pub(crate) struct PageBuilder<O> {
     limit: usize,
     offset: u64,
     bytes: usize,
-    items: Vec<StoredItem>,
+    len: usize,
+    out: O,
     more: bool,
 }
 
-impl PageBuilder {
+/// Where a [`PageBuilder`] puts the items it takes.
+pub(crate) trait PageOut {
+    /// Room for a page of `limit` items.
+    fn new(limit: usize) -> Self;
+    /// Adds one item.
+    fn add(&mut self, item: ItemRef<'_>);
+}
+
+impl PageOut for Vec<StoredItem> {
+    fn new(limit: usize) -> Self {
+        Vec::with_capacity(limit.min(128))
+    }
+
+    fn add(&mut self, item: ItemRef<'_>) {
+        self.push(item.to_stored());
+    }
+}
+
+/// A JSON array being written.
+pub(crate) struct JsonArray {
+    out: Vec<u8>,
+    limit: usize,
+}
+
+impl PageOut for JsonArray {
+    fn new(limit: usize) -> Self {
+        let mut out = Vec::with_capacity(4 * 1024);
+        out.push(b'[');
+        JsonArray { out, limit }
+    }
+
+    fn add(&mut self, item: ItemRef<'_>) {
+        let first = self.out.len() == 1;
+        if !first {
+            self.out.push(b',');
+        }
+        item.write_json(&mut self.out);
+        if first {
+            // Room for a page of items like the first at once, rather than
+            // growing (and copying) the array several times.
+            let room = self.out.len().saturating_mul(self.limit);
+            self.out.reserve(room.min(MAX_PAGE_BYTES + 64 * 1024));
+        }
+    }
+}
+
+impl<O: PageOut> PageBuilder<O> {
     pub(crate) fn new(query: &ListQuery) -> Self {
         let limit = query.page_size() as usize;
         PageBuilder {
             limit,
             offset: query.offset,
             bytes: 0,
-            items: Vec::with_capacity(limit.min(128)),
+            len: 0,
+            out: O::new(limit),
             more: false,
         }
     }
 
     /// Adds an item; `false` when the page is full (the item is then left
     /// for the next page).
-    pub(crate) fn push(&mut self, item: StoredItem) -> bool {
-        let full = self.items.len() >= self.limit
-            || (!self.items.is_empty() && self.bytes + item.doc.len() > MAX_PAGE_BYTES);
+    pub(crate) fn push(&mut self, item: ItemRef<'_>) -> bool {
+        let full = self.len >= self.limit
+            || (self.len > 0 && self.bytes + item.doc.len() > MAX_PAGE_BYTES);
         if full {
             self.more = true;
             return false;
         }
         self.bytes += item.doc.len();
-        self.items.push(item);
+        self.len += 1;
+        self.out.add(item);
         true
     }
 
+    fn next_offset(&self) -> Option<u64> {
+        self.more.then(|| self.offset + self.len as u64)
+    }
+}
+
+impl PageBuilder<Vec<StoredItem>> {
     pub(crate) fn finish(self) -> Page<StoredItem> {
-        let next_offset = self.more.then(|| self.offset + self.items.len() as u64);
         Page {
-            items: self.items,
+            next_offset: self.next_offset(),
+            items: self.out,
+        }
+    }
+}
+
+impl PageBuilder<JsonArray> {
+    pub(crate) fn finish(self) -> JsonPage {
+        let next_offset = self.next_offset();
+        let mut json = self.out.out;
+        json.push(b']');
+        if json.capacity() > 2 * json.len() {
+            // A short page does not keep the room made for a full one.
+            json.shrink_to_fit();
+        }
+        JsonPage {
+            json,
+            len: self.len,
             next_offset,
         }
     }

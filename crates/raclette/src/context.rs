@@ -233,11 +233,18 @@ impl Project {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// The id, shared rather than copied.
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        self.id.clone()
+    }
 }
 
 impl Default for Project {
     fn default() -> Self {
-        Project::new(Self::DEFAULT_ID)
+        static DEFAULT: std::sync::LazyLock<Project> =
+            std::sync::LazyLock::new(|| Project::new(Project::DEFAULT_ID));
+        DEFAULT.clone()
     }
 }
 

@@ -43,7 +43,7 @@ use axum::{
 };
 pub use raclette_data::{
     Collection, CollectionSpec, Context, DEFAULT_MAX_ITEM_BYTES, DataError, Filter, FilterOp, Item,
-    ListQuery, Page, Removed, Store, StoredItem, Transaction, Written,
+    ItemRef, JsonItem, JsonPage, ListQuery, Page, Removed, Store, StoredItem, Transaction, Written,
     query::{DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_BYTES, MAX_PAGE_SIZE},
     write_json_array,
 };
@@ -104,7 +104,7 @@ where
 fn context_of(parts: &Parts) -> Context {
     let project: Project = from_extensions(&parts.extensions);
     let user: CurrentUser = from_extensions(&parts.extensions);
-    let context = Context::new(project.id());
+    let context = Context::new(project.shared_id());
     match user.id() {
         Some(id) => context.with_user(id),
         None => context,
@@ -224,17 +224,25 @@ pub struct StoredJson {
 impl StoredJson {
     /// One item, with its version as `ETag`.
     pub fn item(item: &StoredItem) -> Self {
+        Self::json_item(JsonItem::of(item.as_ref()))
+    }
+
+    /// One item already written as JSON (from [`Collection::get_json`]),
+    /// with its version as `ETag`.
+    pub fn json_item(item: JsonItem) -> Self {
         let mut headers = Self::headers();
-        if let Ok(etag) =
-            HeaderValue::from_maybe_shared(axum::body::Bytes::from(format!("\"{}\"", item.version)))
-        {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(item.version).as_bytes();
+        let mut etag = Vec::with_capacity(digits.len() + 2);
+        etag.push(b'"');
+        etag.extend_from_slice(digits);
+        etag.push(b'"');
+        if let Ok(etag) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(etag)) {
             headers.insert(header::ETAG, etag);
         }
-        let mut body = Vec::with_capacity(item.doc.len() + 256);
-        item.write_json(&mut body);
         StoredJson {
             status: StatusCode::OK,
-            body,
+            body: item.json,
             headers,
         }
     }
@@ -249,6 +257,21 @@ impl StoredJson {
         StoredJson {
             status: StatusCode::OK,
             body: write_json_array(&page.items),
+            headers,
+        }
+    }
+
+    /// A page already written as a JSON array (from
+    /// [`Collection::list_json`]); `X-Next-Offset` names the next page's
+    /// offset when there may be one.
+    pub fn json_page(page: JsonPage) -> Self {
+        let mut headers = Self::headers();
+        if let Some(next) = page.next_offset {
+            headers.insert("x-next-offset", HeaderValue::from(next));
+        }
+        StoredJson {
+            status: StatusCode::OK,
+            body: page.json,
             headers,
         }
     }
@@ -435,8 +458,8 @@ async fn get_all<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
         params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         LIST_OPTIONS,
     )?;
-    let page = data.list_stored(&data.context, &query).await?;
-    let mut response = StoredJson::page(&page).into_response();
+    let page = data.list_json(&data.context, &query).await?;
+    let mut response = StoredJson::json_page(page).into_response();
     if params.iter().any(|(k, v)| k == "count" && v == "true") {
         let total = data.collection.count(&data.context, &query).await?;
         response
@@ -450,8 +473,8 @@ async fn get_one<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
     data: Data<T>,
     Path(id): Path<String>,
 ) -> Result<StoredJson, HttpError> {
-    Ok(StoredJson::item(
-        &data.get_stored(&data.context, &id).await?,
+    Ok(StoredJson::json_item(
+        data.get_json(&data.context, &id).await?,
     ))
 }
 

@@ -139,12 +139,20 @@ pub(crate) struct RouteGuard {
 struct GuardInner {
     plugin: Arc<PluginRouting>,
     access: RouteAccess,
+    /// Whether an anonymous request may call the route: the app's policy
+    /// decides it once, not per request.
+    anonymous_may: bool,
 }
 
 impl RouteGuard {
     pub(crate) fn new(plugin: Arc<PluginRouting>, access: RouteAccess) -> Self {
+        let anonymous_may = plugin.policy.anonymous_may(&access);
         RouteGuard {
-            inner: Arc::new(GuardInner { plugin, access }),
+            inner: Arc::new(GuardInner {
+                plugin,
+                access,
+                anonymous_may,
+            }),
         }
     }
 
@@ -167,7 +175,7 @@ impl RouteGuard {
                     .into_response()
                 })
             }
-            (None, access) if self.inner.plugin.policy.anonymous_may(access) => None,
+            (None, _) if self.inner.anonymous_may => None,
             (None, _) => Some(
                 HttpError::new(
                     StatusCode::UNAUTHORIZED,
