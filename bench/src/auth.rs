@@ -44,11 +44,19 @@ impl Credentials {
         self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect()
     }
 
+    /// `request` with the credentials. As the browser runtime does, the
+    /// CSRF token goes with writes only.
     fn apply(
         &self,
         request: hyper::Request<http_body_util::Full<Bytes>>,
     ) -> hyper::Request<http_body_util::Full<Bytes>> {
-        load::with_headers(request, &self.pairs())
+        let write = !matches!(*request.method(), hyper::Method::GET | hyper::Method::HEAD);
+        let pairs: Vec<_> = self
+            .pairs()
+            .into_iter()
+            .filter(|(name, _)| write || *name != "x-csrf-token")
+            .collect();
+        load::with_headers(request, &pairs)
     }
 }
 

@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use raclette::Database;
-use raclette_core_server::{Accounts, Roles, admin};
+use raclette_core_server::{Accounts, DatabaseStore, Roles, admin};
 use raclette_runtime::RunningApp;
 use raclette_tests::{PgDatabase, TempApp, start};
 use serde_json::{Value, json};
+use tower_sessions::{SessionStore, session::Id};
 
 /// Which database a fixture runs on.
 #[derive(Debug, Clone, Copy)]
@@ -390,10 +391,35 @@ async fn sign_in_out(db: Db) {
     assert_eq!(session.json["csrfToken"].as_str(), agent.csrf.as_deref());
 
     let old_cookie = agent.cookie.clone();
+    // Two session cookies: every route reads the last, as the session
+    // layer of the core plugin's own routes does.
+    agent.cookie = old_cookie
+        .as_ref()
+        .map(|c| format!("raclette_session=stale; {c}"));
+    let both = agent
+        .send("GET", "/plugin/pacifico/todo/todo/all", None)
+        .await;
+    assert_eq!(both.status, 200, "{}", both.text);
+    agent.cookie = old_cookie.clone();
+    // A request that read the session before the sign-out (a project
+    // switch, say) saves it after: the ended session must stay ended.
+    let store = DatabaseStore::new(portal.db.clone(), Duration::ZERO);
+    let id: Id = old_cookie
+        .as_deref()
+        .and_then(|c| c.strip_prefix("raclette_session="))
+        .expect("the session cookie")
+        .parse()
+        .expect("a session id");
+    let held = store.load(&id).await.unwrap().expect("the live session");
     let out = agent
         .send("DELETE", "/plugin/raclette/core/session", None)
         .await;
     assert_eq!(out.status, 204, "{}", out.text);
+    store.save(&held).await.unwrap();
+    assert!(
+        store.load(&id).await.unwrap().is_none(),
+        "a save after the sign-out brought the session back"
+    );
     agent.cookie = old_cookie;
     let after = agent
         .send("GET", "/plugin/pacifico/todo/todo/all", None)

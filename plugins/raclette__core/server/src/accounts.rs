@@ -216,9 +216,7 @@ impl Accounts {
             roles,
             principals: crate::short_lived_cache(cache_for),
             forgotten: crate::Forgotten::default(),
-            projects: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
+            projects: crate::Cache::new(10_000, None),
         }
     }
 
@@ -240,7 +238,7 @@ impl Accounts {
 
     /// The user `user_id` with their memberships, unless unknown.
     pub async fn principal(&self, user_id: &str) -> Result<Option<Arc<Principal>>, CoreError> {
-        if let Some(found) = self.principals.get(user_id) {
+        if let Some(found) = self.cached_principal(user_id) {
             return Ok(Some(found));
         }
         let began = std::time::Instant::now();
@@ -596,12 +594,35 @@ impl Accounts {
         principal: &Principal,
         project: &str,
     ) -> Result<Option<Arc<User>>, CoreError> {
-        let member =
-            principal.memberships.contains_key(project) || project == principal.personal_project();
-        if !member && principal.record.is_admin && !self.project_exists(project).await? {
+        if let Some(known) = self.cached_user_in(principal, project) {
+            return known;
+        }
+        if !self.project_exists(project).await? {
             return Err(CoreError::NoProject(project.to_owned()));
         }
         Ok(principal.user_in(project))
+    }
+
+    /// The user, cached (see [`Accounts::principal`]); `None` when it must
+    /// be read.
+    pub(crate) fn cached_principal(&self, user_id: &str) -> Option<Arc<Principal>> {
+        self.principals.get(user_id)
+    }
+
+    /// [`Accounts::user_in`] without the database: `None` when whether
+    /// the project exists must be read first (an admin outside their
+    /// projects naming one not seen yet).
+    pub(crate) fn cached_user_in(
+        &self,
+        principal: &Principal,
+        project: &str,
+    ) -> Option<Result<Option<Arc<User>>, CoreError>> {
+        let member =
+            principal.memberships.contains_key(project) || project == principal.personal_project();
+        if !member && principal.record.is_admin && !self.projects.contains_key(project) {
+            return None;
+        }
+        Some(Ok(principal.user_in(project)))
     }
 
     /// Whether a project with id `id` exists (known ones are remembered:

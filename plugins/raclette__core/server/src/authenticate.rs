@@ -17,6 +17,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use futures_util::future::{Either, Ready, ready};
 use raclette::{
     Body, CurrentUser, HttpError, Project,
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
@@ -77,23 +78,33 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Either<
+        Either<S::Future, Ready<Result<Response, Infallible>>>,
+        Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // Most requests are identified from the caches alone: the rest of
+        // the app runs at once, without a boxed future around it.
+        match identify_now(&self.core, &mut request) {
+            Some(Ok(())) => return Either::Left(Either::Left(self.inner.call(request))),
+            Some(Err(refusal)) => return Either::Left(Either::Right(ready(Ok(refusal)))),
+            None => {}
+        }
         let core = self.core.clone();
         // The ready service handles this request; a clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             match identify(&core, &mut request).await {
                 Ok(()) => inner.call(request).await,
                 Err(refusal) => Ok(refusal),
             }
-        })
+        }))
     }
 }
 
@@ -128,6 +139,7 @@ impl SessionSource {
         match request.extensions().get::<Session>() {
             Some(session) => Some(SessionSource::Layer(session.clone())),
             None => crate::layer::session_cookie(request.headers())?
+                .value()
                 .parse::<Id>()
                 .ok()
                 .map(SessionSource::Cookie),
@@ -160,87 +172,201 @@ impl SessionSource {
     }
 }
 
-async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
-    let failed = |err: crate::CoreError| HttpError::from(err).into_response();
-    let (principal, session, with): (Arc<Principal>, Option<Arc<SessionAuth>>, SignedInWith) =
-        if let Some(secret) = bearer(request.headers()) {
-            let refused = || unauthorized("the API token is unknown, revoked or expired");
-            let user_id = core
-                .tokens
-                .user_of(secret)
-                .await
-                .map_err(failed)?
-                .ok_or_else(refused)?;
-            let principal = core.accounts.principal(&user_id).await.map_err(failed)?;
-            match principal {
-                Some(p) if !p.record.disabled => (p, None, SignedInWith::Token),
-                _ => return Err(unauthorized("this account is disabled")),
-            }
-        } else {
-            let Some(source) = SessionSource::of(request) else {
-                return Ok(());
-            };
-            let Some(auth) = source.auth(core).await else {
-                return Ok(());
-            };
-            if !raclette_contract::only_reads(request.method().as_str())
-                && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf)
-            {
-                return Err(HttpError::new(
-                    StatusCode::FORBIDDEN,
-                    "a write signed in by the session cookie needs the session's CSRF token in the X-CSRF-Token header (from GET /plugin/raclette/core/session)",
-                )
-                .with_field("X-CSRF-Token")
-                .into_response());
-            }
-            match core
-                .accounts
-                .principal(&auth.user_id)
-                .await
-                .map_err(failed)?
-            {
-                Some(p) if !p.record.disabled => (p, Some(auth), SignedInWith::Session),
-                // A deleted or disabled user's session signs nobody in.
-                _ => return Ok(()),
-            }
+/// Who signed a request in, with what.
+struct SignedIn {
+    principal: Arc<Principal>,
+    /// The session's sign-in, when signed in by the session cookie.
+    session: Option<Arc<SessionAuth>>,
+    with: SignedInWith,
+}
+
+fn failed(err: crate::CoreError) -> Response {
+    HttpError::from(err).into_response()
+}
+
+fn unknown_token() -> Response {
+    unauthorized("the API token is unknown, revoked or expired")
+}
+
+fn disabled() -> Response {
+    unauthorized("this account is disabled")
+}
+
+/// [`identify`] from the caches alone: `None` when something must be read
+/// from the database (or the request is one of this plugin's, which keep
+/// their session in the session layer).
+pub(crate) fn identify_now(
+    core: &Core,
+    request: &mut Request<Body>,
+) -> Option<Result<(), Response>> {
+    let signed_in = if let Some(secret) = bearer(request.headers()) {
+        let Some(token) = core.tokens.cached(secret)? else {
+            return Some(Err(unknown_token()));
         };
+        let principal = core.accounts.cached_principal(&token.user_id)?;
+        if principal.record.disabled {
+            return Some(Err(disabled()));
+        }
+        SignedIn {
+            principal,
+            session: None,
+            with: SignedInWith::Token,
+        }
+    } else {
+        if request.extensions().get::<Session>().is_some() {
+            return None;
+        }
+        let Some(cookie) = crate::layer::session_cookie(request.headers()) else {
+            return Some(Ok(()));
+        };
+        let Some(auth) = core
+            .sessions
+            .cached(cookie.value())?
+            .and_then(|c| c.auth.clone())
+        else {
+            return Some(Ok(()));
+        };
+        if let Some(refusal) = csrf_refusal(request, &auth) {
+            return Some(Err(refusal));
+        }
+        let principal = core.accounts.cached_principal(&auth.user_id)?;
+        if principal.record.disabled {
+            // A disabled user's session signs nobody in.
+            return Some(Ok(()));
+        }
+        SignedIn {
+            principal,
+            session: Some(auth),
+            with: SignedInWith::Session,
+        }
+    };
+    let project = match project_of(request, &signed_in) {
+        Ok(project) => project,
+        Err(refusal) => return Some(Err(refusal.into_response())),
+    };
+    let entered = core
+        .accounts
+        .cached_user_in(&signed_in.principal, project.id())?;
+    Some(enter(request, &signed_in, project, entered).map_err(IntoResponse::into_response))
+}
+
+async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
+    let signed_in = if let Some(secret) = bearer(request.headers()) {
+        let token = core
+            .tokens
+            .token(secret)
+            .await
+            .map_err(failed)?
+            .ok_or_else(unknown_token)?;
+        let principal = core
+            .accounts
+            .principal(&token.user_id)
+            .await
+            .map_err(failed)?;
+        match principal {
+            Some(principal) if !principal.record.disabled => SignedIn {
+                principal,
+                session: None,
+                with: SignedInWith::Token,
+            },
+            _ => return Err(disabled()),
+        }
+    } else {
+        let Some(source) = SessionSource::of(request) else {
+            return Ok(());
+        };
+        let Some(auth) = source.auth(core).await else {
+            return Ok(());
+        };
+        if let Some(refusal) = csrf_refusal(request, &auth) {
+            return Err(refusal);
+        }
+        match core
+            .accounts
+            .principal(&auth.user_id)
+            .await
+            .map_err(failed)?
+        {
+            Some(principal) if !principal.record.disabled => SignedIn {
+                principal,
+                session: Some(auth),
+                with: SignedInWith::Session,
+            },
+            // A deleted or disabled user's session signs nobody in.
+            _ => return Ok(()),
+        }
+    };
+    let project = project_of(request, &signed_in).map_err(IntoResponse::into_response)?;
+    let entered = core
+        .accounts
+        .user_in(&signed_in.principal, project.id())
+        .await;
+    enter(request, &signed_in, project, entered).map_err(IntoResponse::into_response)
+}
+
+/// The 403 of a cookie-authenticated write (any method but GET, HEAD,
+/// OPTIONS) without the session's CSRF token.
+fn csrf_refusal(request: &Request<Body>, auth: &SessionAuth) -> Option<Response> {
+    let refused = !raclette_contract::only_reads(request.method().as_str())
+        && !csrf_matches(request.headers().get(CSRF_HEADER), &auth.csrf);
+    refused.then(|| {
+        HttpError::new(
+            StatusCode::FORBIDDEN,
+            "a write signed in by the session cookie needs the session's CSRF token in the X-CSRF-Token header (from GET /plugin/raclette/core/session)",
+        )
+        .with_field("X-CSRF-Token")
+        .into_response()
+    })
+}
+
+/// The project the request asks to run in: `X-Raclette-Project`, else the
+/// one chosen in the session (while the user is still in it), else the
+/// user's home project.
+fn project_of(request: &Request<Body>, signed_in: &SignedIn) -> Result<Project, HttpError> {
     let requested = match request.headers().get(PROJECT_HEADER) {
         None => None,
         Some(value) => match value.to_str() {
-            Ok(id) if !id.is_empty() && id.len() <= MAX_PROJECT_ID => Some(id.to_owned()),
+            Ok(id) if !id.is_empty() && id.len() <= MAX_PROJECT_ID => Some(id),
             _ => {
                 return Err(HttpError::bad_request(format!(
                     "the X-Raclette-Project header must be a project id of 1 to {MAX_PROJECT_ID} visible characters"
                 ))
-                .with_field("X-Raclette-Project")
-                .into_response());
+                .with_field("X-Raclette-Project"));
             }
         },
     };
-    let chosen = session
+    let principal = &signed_in.principal;
+    let chosen = signed_in
+        .session
         .as_ref()
         .and_then(|auth| auth.project.as_deref())
         .filter(|id| principal.user_in(id).is_some());
-    let project = match requested.as_deref().or(chosen) {
+    Ok(match requested.or(chosen) {
         Some(id) => Project::new(id),
         None => principal.home_project().clone(),
-    };
-    let entered = match core.accounts.user_in(&principal, project.id()).await {
-        Ok(entered) => entered,
-        Err(err @ crate::CoreError::NoProject(_)) => {
-            return Err(HttpError::from(err)
-                .with_field("X-Raclette-Project")
-                .into_response());
+    })
+}
+
+/// Lets the request in as the user in `project`, or refuses it.
+fn enter(
+    request: &mut Request<Body>,
+    signed_in: &SignedIn,
+    project: Project,
+    entered: Result<Option<Arc<raclette::User>>, crate::CoreError>,
+) -> Result<(), HttpError> {
+    let user = match entered {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                format!("you are not a member of project `{}`", project.id()),
+            )
+            .with_field("X-Raclette-Project"));
         }
-        Err(err) => return Err(failed(err)),
-    };
-    let Some(user) = entered else {
-        return Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            format!("you are not a member of project `{}`", project.id()),
-        )
-        .with_field("X-Raclette-Project")
-        .into_response());
+        Err(err @ crate::CoreError::NoProject(_)) => {
+            return Err(HttpError::from(err).with_field("X-Raclette-Project"));
+        }
+        Err(err) => return Err(HttpError::from(err)),
     };
     // Only this plugin's routes ask how the request signed in.
     let own_route = request.uri().path().starts_with(crate::ROUTE_PREFIX);
@@ -248,7 +374,7 @@ async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Respon
     extensions.insert(CurrentUser::from(user));
     extensions.insert(project);
     if own_route {
-        extensions.insert(with);
+        extensions.insert(signed_in.with);
     }
     Ok(())
 }

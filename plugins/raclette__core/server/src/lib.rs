@@ -36,6 +36,7 @@
 mod accounts;
 pub mod admin;
 mod authenticate;
+mod cache;
 mod layer;
 mod limits;
 mod password;
@@ -152,14 +153,10 @@ pub struct Core {
 /// (all of one user's).
 pub(crate) fn short_lived_cache<K, V>(cache_for: Duration) -> Cache<K, V>
 where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    K: std::hash::Hash + Eq,
+    V: Clone,
 {
-    moka::sync::Cache::builder()
-        .max_capacity(100_000)
-        .time_to_live(cache_for)
-        .support_invalidation_closures()
-        .build_with_hasher(foldhash::fast::RandomState::default())
+    Cache::new(100_000, Some(cache_for))
 }
 
 /// When what a cache held of each user was last forgotten. A database read
@@ -193,8 +190,7 @@ impl Forgotten {
     }
 }
 
-/// An in-memory cache of this plugin.
-pub(crate) type Cache<K, V> = moka::sync::Cache<K, V, foldhash::fast::RandomState>;
+pub(crate) use cache::Cache;
 
 /// UTC now as RFC 3339 text with whole seconds (sorts as text).
 pub(crate) fn now() -> String {

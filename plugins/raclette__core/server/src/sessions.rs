@@ -67,9 +67,10 @@ impl Cached {
 #[derive(Clone)]
 pub struct DatabaseStore {
     db: Database,
-    /// Records by session id (not its hash: the hash is only needed to
-    /// reach the database).
-    cache: crate::Cache<Id, Arc<Cached>>,
+    /// Records by session id as the cookie holds it (not its hash: the
+    /// hash is only needed to reach the database), so that a request's
+    /// cookie finds its record without decoding the id.
+    cache: crate::Cache<String, Arc<Cached>>,
     forgotten: Arc<crate::Forgotten>,
 }
 
@@ -112,11 +113,9 @@ impl DatabaseStore {
 
     /// Drops the cached sessions of `user_id` but `keep`.
     fn uncache_sessions_of(&self, user_id: &str, keep: Option<&Id>) {
-        let user_id = user_id.to_owned();
-        let keep = keep.copied();
-        // Closures run lazily inside moka; the predicate only reads.
-        let _ = self.cache.invalidate_entries_if(move |id, entry| {
-            Some(*id) != keep && entry.user() == Some(user_id.as_str())
+        let keep = keep.map(Id::to_string);
+        self.cache.invalidate_entries_if(|id, entry| {
+            keep.as_ref() != Some(id) && entry.user() == Some(user_id)
         });
     }
 
@@ -128,10 +127,11 @@ impl DatabaseStore {
         &self,
         session_id: &Id,
     ) -> session_store::Result<Option<Arc<Cached>>> {
-        let now = OffsetDateTime::now_utc();
-        if let Some(cached) = self.cache.get(session_id) {
-            return Ok((cached.record.expiry_date > now).then_some(cached));
+        let key = session_id.to_string();
+        if let Some(known) = self.cached(&key) {
+            return Ok(known);
         }
+        let now = OffsetDateTime::now_utc();
         let began = std::time::Instant::now();
         let hash = id_hash(session_id);
         let row =
@@ -156,9 +156,17 @@ impl DatabaseStore {
             .user()
             .is_none_or(|user| !self.forgotten.since(user, began))
         {
-            self.cache.insert(*session_id, cached.clone());
+            self.cache.insert(key, cached.clone());
         }
         Ok(Some(cached))
+    }
+
+    /// What the cache alone says of the session whose id the cookie
+    /// holds as `cookie`: `Some(None)` when it has expired, `None` when
+    /// the database must say.
+    pub(crate) fn cached(&self, cookie: &str) -> Option<Option<Arc<Cached>>> {
+        let cached = self.cache.get(cookie)?;
+        Some((cached.record.expiry_date > OffsetDateTime::now_utc()).then_some(cached))
     }
 
     /// Forgets the cached sessions of `user_id`: they are read again from
@@ -177,14 +185,19 @@ impl DatabaseStore {
         Ok(done.rows_affected())
     }
 
+    /// Stores `record`: a new session (`replace` false: nothing is written
+    /// when its id is taken), or the new state of an existing one
+    /// (`replace` true: nothing is written when the session has ended
+    /// meanwhile, so that a request that read it before a sign-out, a
+    /// password change or a disabling cannot bring it back). `true` when
+    /// the record was written.
     async fn insert(&self, record: &Record, replace: bool) -> session_store::Result<bool> {
         let hash = id_hash(&record.id);
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         let cached = Cached::new(record.clone());
         let user = cached.user().map(str::to_owned);
         let sql = if replace {
-            "INSERT INTO raclette__core_sessions (id_hash, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at"
+            "UPDATE raclette__core_sessions SET user_id = $2, data = $3, expires_at = $4 WHERE id_hash = $1"
         } else {
             "INSERT INTO raclette__core_sessions (id_hash, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id_hash) DO NOTHING"
@@ -198,7 +211,7 @@ impl DatabaseStore {
             .await
             .map_err(backend)?;
         if done.rows_affected() > 0 {
-            self.cache.insert(record.id, Arc::new(cached));
+            self.cache.insert(record.id.to_string(), Arc::new(cached));
             Ok(true)
         } else {
             Ok(false)
@@ -215,6 +228,8 @@ impl SessionStore for DatabaseStore {
         Ok(())
     }
 
+    /// Saves the state of a session; a session that has ended (its row
+    /// deleted) stays ended.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.insert(record, true).await.map(|_| ())
     }
@@ -233,7 +248,7 @@ impl SessionStore for DatabaseStore {
             .execute(&self.db)
             .await
             .map_err(backend)?;
-        self.cache.invalidate(session_id);
+        self.cache.invalidate(&session_id.to_string());
         Ok(())
     }
 }

@@ -37,11 +37,11 @@ pub struct TokenRecord {
 
 /// A token as the cache keeps it.
 #[derive(Debug)]
-struct CachedToken {
+pub(crate) struct CachedToken {
     /// The SHA-256 of the secret, to forget it on revocation.
     hash: String,
     /// The owner.
-    user_id: String,
+    pub(crate) user_id: String,
     /// When it stops working, if ever.
     expires_at: Option<String>,
 }
@@ -153,9 +153,8 @@ impl Tokens {
             None => Ok(false),
             Some(row) => {
                 let hash: String = row.try_get("secret_hash")?;
-                let _ = self
-                    .cache
-                    .invalidate_entries_if(move |_, token| token.hash == hash);
+                self.cache
+                    .invalidate_entries_if(|_, token| token.hash == hash);
                 Ok(true)
             }
         }
@@ -164,48 +163,49 @@ impl Tokens {
     /// Forgets every cached token of `user_id` (the user was disabled).
     pub fn forget_user(&self, user_id: &str) {
         self.forgotten.note(user_id);
-        let user_id = user_id.to_owned();
-        let _ = self
-            .cache
-            .invalidate_entries_if(move |_, token| token.user_id == user_id);
+        self.cache
+            .invalidate_entries_if(|_, token| token.user_id == user_id);
     }
 
-    /// The user a bearer `secret` belongs to, unless it is unknown,
-    /// revoked or expired.
-    pub async fn user_of(&self, secret: &str) -> Result<Option<String>, CoreError> {
-        if !secret.starts_with(PREFIX) || secret.len() > 128 {
-            return Ok(None);
+    /// The token `secret` is, unless it is unknown, revoked or expired.
+    pub(crate) async fn token(&self, secret: &str) -> Result<Option<Arc<CachedToken>>, CoreError> {
+        if let Some(known) = self.cached(secret) {
+            return Ok(known);
         }
-        let found = match self.cache.get(secret) {
-            Some(found) => Some(found),
-            None => {
-                let began = std::time::Instant::now();
-                let hash = secret_hash(secret);
-                let row = db::query(
-                    "SELECT user_id, expires_at FROM raclette__core_tokens WHERE secret_hash = $1",
-                )
-                .bind(&hash)
-                .fetch_optional(&self.db)
-                .await?;
-                match row {
-                    None => None,
-                    Some(row) => {
-                        let found = Arc::new(CachedToken {
-                            hash,
-                            user_id: row.try_get("user_id")?,
-                            expires_at: row.try_get("expires_at")?,
-                        });
-                        if !self.forgotten.since(&found.user_id, began) {
-                            self.cache.insert(secret.to_owned(), found.clone());
-                        }
-                        Some(found)
-                    }
-                }
-            }
-        };
-        Ok(found.and_then(|token| match &token.expires_at {
-            Some(at) if *at <= now() => None,
-            _ => Some(token.user_id.clone()),
-        }))
+        let began = std::time::Instant::now();
+        let hash = secret_hash(secret);
+        let row = db::query(
+            "SELECT user_id, expires_at FROM raclette__core_tokens WHERE secret_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let found = Arc::new(CachedToken {
+            hash,
+            user_id: row.try_get("user_id")?,
+            expires_at: row.try_get("expires_at")?,
+        });
+        if !self.forgotten.since(&found.user_id, began) {
+            self.cache.insert(secret.to_owned(), found.clone());
+        }
+        Ok(live(found))
+    }
+
+    /// What the cache alone says of `secret`: `Some(None)` when it cannot
+    /// be a live token, `None` when the database must say.
+    pub(crate) fn cached(&self, secret: &str) -> Option<Option<Arc<CachedToken>>> {
+        if !secret.starts_with(PREFIX) || secret.len() > 128 {
+            return Some(None);
+        }
+        self.cache.get(secret).map(live)
+    }
+}
+
+/// `token`, unless it has expired.
+fn live(token: Arc<CachedToken>) -> Option<Arc<CachedToken>> {
+    match &token.expires_at {
+        Some(at) if *at <= now() => None,
+        _ => Some(token),
     }
 }
