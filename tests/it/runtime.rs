@@ -644,6 +644,30 @@ async fn migrations_are_applied_once_in_dependency_order_and_recorded() {
     );
 }
 
+/// A subscriber that records nothing and keeps every callsite's interest
+/// open ("sometimes"), so that thread-local subscribers decide.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn plugin_logs_carry_a_span_naming_the_plugin() {
     #[derive(Clone, Default)]
@@ -657,6 +681,12 @@ async fn plugin_logs_carry_a_span_naming_the_plugin() {
             Ok(())
         }
     }
+    // Other tests of this binary log on other threads without a
+    // subscriber: a callsite first reached there may be cached as of no
+    // interest to anyone, racing this thread's subscriber, and its events
+    // are then skipped here too. A global subscriber that keeps every
+    // callsite undecided makes each event ask the thread's subscriber.
+    tracing::subscriber::set_global_default(Undecided).ok();
     let capture = Capture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
