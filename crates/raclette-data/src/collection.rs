@@ -6,10 +6,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::{
-    Context, DataError, Item, JsonItem, JsonPage, ListQuery, Page, Store, StoredItem,
+    Context, DataError, Item, ItemRef, JsonItem, JsonPage, ListQuery, Page, Store, StoredItem,
     item::FRAMEWORK_FIELDS,
     meta::{Meta, check_id},
     sql::{Dialect, Statements},
+    store::JsonArray,
     write::{Write, WriteKind, Written},
 };
 
@@ -219,22 +220,26 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
 
     /// One item as stored.
     pub async fn get_stored(&self, ctx: &Context, id: &str) -> Result<StoredItem, DataError> {
-        let id = check_id(id, "_id")?;
-        self.store
-            .get(&self.meta, ctx, &id)
-            .await?
-            .ok_or_else(|| DataError::NotFound {
-                type_name: self.meta.type_name.clone(),
-                id,
-            })
+        self.one(ctx, id, |item| item.to_stored()).await
     }
 
     /// One item written as JSON (an answer written straight from the row,
     /// without a copy of each field).
     pub async fn get_json(&self, ctx: &Context, id: &str) -> Result<JsonItem, DataError> {
+        self.one(ctx, id, JsonItem::of).await
+    }
+
+    /// One item as `map` makes it of its row; not found when `id` names
+    /// no item of the context's project.
+    async fn one<R>(
+        &self,
+        ctx: &Context,
+        id: &str,
+        map: fn(ItemRef<'_>) -> R,
+    ) -> Result<R, DataError> {
         let id = check_id(id, "_id")?;
         self.store
-            .get_json(&self.meta, ctx, &id)
+            .get(&self.meta, ctx, &id, map)
             .await?
             .ok_or_else(|| DataError::NotFound {
                 type_name: self.meta.type_name.clone(),
@@ -244,7 +249,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
 
     /// A page of items written as one JSON array, straight from the rows.
     pub async fn list_json(&self, ctx: &Context, query: &ListQuery) -> Result<JsonPage, DataError> {
-        self.store.list_json(&self.meta, ctx, query).await
+        Ok(self
+            .store
+            .page::<JsonArray>(&self.meta, ctx, query)
+            .await?
+            .finish())
     }
 
     /// A page of items.
@@ -266,7 +275,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
         ctx: &Context,
         query: &ListQuery,
     ) -> Result<Page<StoredItem>, DataError> {
-        self.store.list(&self.meta, ctx, query).await
+        Ok(self
+            .store
+            .page::<Vec<StoredItem>>(&self.meta, ctx, query)
+            .await?
+            .finish())
     }
 
     /// How many items match (paging ignored).

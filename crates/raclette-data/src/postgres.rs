@@ -13,11 +13,10 @@ use sqlx::{
 };
 
 use crate::{
-    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
+    Context, DataError, ItemRef, ListQuery,
     meta::Meta,
-    query::Page,
     sql::{self, Arg, Dialect},
-    store::{JsonArray, PageBuilder, PageOut},
+    store::{PageBuilder, PageOut},
     write::{Action, Write, Written},
 };
 
@@ -41,60 +40,24 @@ impl Postgres {
         Ok(())
     }
 
-    pub(crate) async fn get(
+    /// One item of the context's project, as `map` makes it of the row.
+    pub(crate) async fn get<R>(
         &self,
         meta: &Meta,
         ctx: &Context,
         id: &str,
-    ) -> Result<Option<StoredItem>, DataError> {
+        map: fn(ItemRef<'_>) -> R,
+    ) -> Result<Option<R>, DataError> {
         let row = sqlx::query(AssertSqlSafe(meta.postgres.select_one.clone()))
             .bind(id)
             .bind(ctx.project())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref()
-            .map(|row| Ok(item(row)?.to_stored()))
-            .transpose()
+        row.as_ref().map(|row| Ok(map(item(row)?))).transpose()
     }
 
-    pub(crate) async fn get_json(
-        &self,
-        meta: &Meta,
-        ctx: &Context,
-        id: &str,
-    ) -> Result<Option<JsonItem>, DataError> {
-        let row = sqlx::query(AssertSqlSafe(meta.postgres.select_one.clone()))
-            .bind(id)
-            .bind(ctx.project())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref()
-            .map(|row| Ok(JsonItem::of(item(row)?)))
-            .transpose()
-    }
-
-    pub(crate) async fn list(
-        &self,
-        meta: &Meta,
-        ctx: &Context,
-        query: &ListQuery,
-    ) -> Result<Page<StoredItem>, DataError> {
-        Ok(self
-            .page::<Vec<StoredItem>>(meta, ctx, query)
-            .await?
-            .finish())
-    }
-
-    pub(crate) async fn list_json(
-        &self,
-        meta: &Meta,
-        ctx: &Context,
-        query: &ListQuery,
-    ) -> Result<JsonPage, DataError> {
-        Ok(self.page::<JsonArray>(meta, ctx, query).await?.finish())
-    }
-
-    async fn page<O: PageOut>(
+    /// A page of items, collected into `O` while the rows are read.
+    pub(crate) async fn page<O: PageOut>(
         &self,
         meta: &Meta,
         ctx: &Context,

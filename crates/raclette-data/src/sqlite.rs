@@ -24,11 +24,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, types::ToSqlOutp
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
+    Context, DataError, ItemRef, ListQuery,
     meta::Meta,
-    query::Page,
     sql::{self, Arg, Dialect},
-    store::{JsonArray, PageBuilder, PageOut},
+    store::{PageBuilder, PageOut},
     write::{Action, Write, Written},
 };
 
@@ -129,56 +128,19 @@ impl Sqlite {
         self.writer.send(command).await.map_err(|_| writer_gone())
     }
 
-    /// One item of the context's project.
-    pub(crate) fn get(
+    /// One item of the context's project, as `map` makes it of the row.
+    pub(crate) fn get<R>(
         &self,
         meta: &Meta,
         ctx: &Context,
         id: &str,
-    ) -> Result<Option<StoredItem>, DataError> {
-        self.read(|conn| fetch(conn, meta, ctx, id))
+        map: fn(ItemRef<'_>) -> R,
+    ) -> Result<Option<R>, DataError> {
+        self.read(|conn| fetch(conn, meta, ctx, id, map))
     }
 
-    /// One item of the context's project, written as JSON from the row.
-    pub(crate) fn get_json(
-        &self,
-        meta: &Meta,
-        ctx: &Context,
-        id: &str,
-    ) -> Result<Option<JsonItem>, DataError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&meta.sqlite.select_one)?;
-            Ok(stmt
-                .query_row((id, ctx.project()), |row| Ok(JsonItem::of(item(row)?)))
-                .optional()?)
-        })
-    }
-
-    /// A page of items.
-    pub(crate) async fn list(
-        this: &Arc<Sqlite>,
-        meta: &Arc<Meta>,
-        ctx: &Context,
-        query: &ListQuery,
-    ) -> Result<Page<StoredItem>, DataError> {
-        Ok(Self::page::<Vec<StoredItem>>(this, meta, ctx, query)
-            .await?
-            .finish())
-    }
-
-    /// A page of items, written as a JSON array from the rows.
-    pub(crate) async fn list_json(
-        this: &Arc<Sqlite>,
-        meta: &Arc<Meta>,
-        ctx: &Context,
-        query: &ListQuery,
-    ) -> Result<JsonPage, DataError> {
-        Ok(Self::page::<JsonArray>(this, meta, ctx, query)
-            .await?
-            .finish())
-    }
-
-    async fn page<O: PageOut + Send + 'static>(
+    /// A page of items, collected into `O` while the rows are read.
+    pub(crate) async fn page<O: PageOut + Send + 'static>(
         this: &Arc<Sqlite>,
         meta: &Arc<Meta>,
         ctx: &Context,
@@ -307,15 +269,16 @@ fn item<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<ItemRef<'r>> {
     })
 }
 
-fn fetch(
+fn fetch<R>(
     conn: &Connection,
     meta: &Meta,
     ctx: &Context,
     id: &str,
-) -> Result<Option<StoredItem>, DataError> {
+    map: fn(ItemRef<'_>) -> R,
+) -> Result<Option<R>, DataError> {
     let mut stmt = conn.prepare_cached(&meta.sqlite.select_one)?;
     Ok(stmt
-        .query_row((id, ctx.project()), |row| Ok(item(row)?.to_stored()))
+        .query_row((id, ctx.project()), |row| Ok(map(item(row)?)))
         .optional()?)
 }
 
@@ -395,7 +358,7 @@ fn run(conn: &Connection, command: &Command) -> Result<Vec<Written>, DataError> 
     let mut done = Vec::with_capacity(writes.len());
     for write in writes {
         let current = match write.existing_id() {
-            Some(id) => fetch(conn, &write.meta, ctx, id)?,
+            Some(id) => fetch(conn, &write.meta, ctx, id, |item| item.to_stored())?,
             None => None,
         };
         let action = write.plan(ctx, current)?;

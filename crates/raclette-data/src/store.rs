@@ -6,7 +6,7 @@ use std::{
 };
 
 use crate::{
-    Context, DataError, ItemRef, JsonItem, JsonPage, ListQuery, StoredItem,
+    Context, DataError, ItemRef, JsonPage, ListQuery, StoredItem,
     meta::Meta,
     postgres::Postgres,
     query::{MAX_PAGE_BYTES, Page},
@@ -151,54 +151,32 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn get(
+    /// One item of the context's project, as `map` makes it of the row.
+    pub(crate) async fn get<R>(
         &self,
         meta: &Meta,
         ctx: &Context,
         id: &str,
-    ) -> Result<Option<StoredItem>, DataError> {
+        map: fn(ItemRef<'_>) -> R,
+    ) -> Result<Option<R>, DataError> {
         match &self.inner.backend {
-            Backend::Sqlite(db) => db.get(meta, ctx, id),
-            Backend::Postgres(db) => db.get(meta, ctx, id).await,
+            Backend::Sqlite(db) => db.get(meta, ctx, id, map),
+            Backend::Postgres(db) => db.get(meta, ctx, id, map).await,
             Backend::Detached => Err(detached()),
         }
     }
 
-    pub(crate) async fn get_json(
-        &self,
-        meta: &Meta,
-        ctx: &Context,
-        id: &str,
-    ) -> Result<Option<JsonItem>, DataError> {
-        match &self.inner.backend {
-            Backend::Sqlite(db) => db.get_json(meta, ctx, id),
-            Backend::Postgres(db) => db.get_json(meta, ctx, id).await,
-            Backend::Detached => Err(detached()),
-        }
-    }
-
-    pub(crate) async fn list_json(
+    /// A page of items, collected into `O` (items or JSON) while the rows
+    /// are read.
+    pub(crate) async fn page<O: PageOut + Send + 'static>(
         &self,
         meta: &Arc<Meta>,
         ctx: &Context,
         query: &ListQuery,
-    ) -> Result<JsonPage, DataError> {
+    ) -> Result<PageBuilder<O>, DataError> {
         match &self.inner.backend {
-            Backend::Sqlite(db) => Sqlite::list_json(db, meta, ctx, query).await,
-            Backend::Postgres(db) => db.list_json(meta, ctx, query).await,
-            Backend::Detached => Err(detached()),
-        }
-    }
-
-    pub(crate) async fn list(
-        &self,
-        meta: &Arc<Meta>,
-        ctx: &Context,
-        query: &ListQuery,
-    ) -> Result<Page<StoredItem>, DataError> {
-        match &self.inner.backend {
-            Backend::Sqlite(db) => Sqlite::list(db, meta, ctx, query).await,
-            Backend::Postgres(db) => db.list(meta, ctx, query).await,
+            Backend::Sqlite(db) => Sqlite::page(db, meta, ctx, query).await,
+            Backend::Postgres(db) => db.page(meta, ctx, query).await,
             Backend::Detached => Err(detached()),
         }
     }

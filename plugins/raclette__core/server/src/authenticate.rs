@@ -17,7 +17,6 @@ use std::{
     task::{Context, Poll},
 };
 
-use futures_util::future::{Either, Ready, ready};
 use raclette::{
     Body, CurrentUser, HttpError, Project,
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
@@ -78,33 +77,26 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<
-        Either<S::Future, Ready<Result<Response, Infallible>>>,
-        Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
-    >;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
+    /// Identifies the request, reading the database where the caches do
+    /// not know: requests to this plugin's routes, and those `identify_now`
+    /// could not settle (see `layer`).
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        // Most requests are identified from the caches alone: the rest of
-        // the app runs at once, without a boxed future around it.
-        match identify_now(&self.core, &mut request) {
-            Some(Ok(())) => return Either::Left(Either::Left(self.inner.call(request))),
-            Some(Err(refusal)) => return Either::Left(Either::Right(ready(Ok(refusal)))),
-            None => {}
-        }
         let core = self.core.clone();
         // The ready service handles this request; a clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Either::Right(Box::pin(async move {
+        Box::pin(async move {
             match identify(&core, &mut request).await {
                 Ok(()) => inner.call(request).await,
                 Err(refusal) => Ok(refusal),
             }
-        }))
+        })
     }
 }
 
