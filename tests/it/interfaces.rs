@@ -1,7 +1,7 @@
 //! The interfaces of the plugin API crate, provided by one plugin and used
 //! by others without depending on its crate: the broadcaster (and data
 //! operations that broadcast after writes), the request's user and project,
-//! services as extractors.
+//! services as extractors, request identifiers.
 
 use std::sync::{
     Arc, Mutex,
@@ -9,12 +9,13 @@ use std::sync::{
 };
 
 use raclette::{
-    Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Json, Plugin,
-    Project, Registrar, Routes, Service, User,
+    Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Identified,
+    IdentifyRequests, Json, Plugin, Project, Registrar, Routes, Service, User,
     events::Events,
     extract::Path,
     http::{Method, Request, StatusCode},
     middleware::map_request,
+    response::IntoResponse,
 };
 use raclette_runtime::RunningApp;
 use raclette_tests::{TempApp, call, start};
@@ -573,4 +574,164 @@ async fn events_reach_every_listener_of_their_type_and_a_failing_listener_is_iso
     let reply = call(&server, "POST", "/plugin/acme/sender/ping/8", None).await;
     assert_eq!(reply.json, json!(3));
     server.shutdown().await.expect("clean shutdown");
+}
+
+/// Who saw a request before routing, in order.
+#[derive(Clone, Default)]
+struct SeenBy(Vec<&'static str>);
+
+/// The first plugin's request identifier: signs in `x-test-user` at once,
+/// `x-test-later` after waiting, refuses `x-test-refuse`, panics on
+/// `x-test-panic`.
+struct HeaderIdentifier;
+
+impl IdentifyRequests for HeaderIdentifier {
+    fn identify(&self, mut request: Request<raclette::Body>) -> Identified {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if header("x-test-panic").is_some() {
+            panic!("identifier exploded");
+        }
+        if let Some(reason) = header("x-test-refuse") {
+            return Identified::Answered(
+                HttpError::new(StatusCode::UNAUTHORIZED, reason).into_response(),
+            );
+        }
+        let later = header("x-test-later");
+        if let Some(user) = header("x-test-user") {
+            request
+                .extensions_mut()
+                .insert(CurrentUser::signed_in(User::new(user, "ada@example.com")));
+        }
+        request
+            .extensions_mut()
+            .get_or_insert_default::<SeenBy>()
+            .0
+            .push("live");
+        match later {
+            None => Identified::Ready(request),
+            Some(user) => Identified::later(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                if user == "panic" {
+                    panic!("identifier exploded later");
+                }
+                request
+                    .extensions_mut()
+                    .insert(CurrentUser::signed_in(User::new(user, "bo@example.com")));
+                request.extensions_mut().insert(Project::new("later"));
+                Ok(request)
+            }),
+        }
+    }
+}
+
+/// The dependant's identifier: notes that it ran.
+struct Follower;
+
+impl IdentifyRequests for Follower {
+    fn identify(&self, mut request: Request<raclette::Body>) -> Identified {
+        request
+            .extensions_mut()
+            .get_or_insert_default::<SeenBy>()
+            .0
+            .push("notes");
+        Identified::Ready(request)
+    }
+}
+
+async fn seen(
+    user: CurrentUser,
+    project: Project,
+    raclette::extract::Extension(seen): raclette::extract::Extension<SeenBy>,
+    Service(counter): Service<Counter>,
+) -> Json<Value> {
+    counter.0.fetch_add(1, Ordering::SeqCst);
+    Json(json!({ "user": user.id(), "project": project.id(), "seenBy": seen.0 }))
+}
+
+async fn served(Service(counter): Service<Counter>) -> Json<u64> {
+    Json(counter.0.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn request_identifiers_run_before_routing_in_dependency_order_and_may_answer_wait_or_fail() {
+    let app = fixture();
+    let server = start(
+        app.app()
+            .plugin("acme__live", |app: &mut Registrar| {
+                app.provide(Counter(AtomicU64::new(0)))?;
+                app.identify_requests(HeaderIdentifier);
+                Ok(())
+            })
+            .plugin("acme__notes", |app: &mut Registrar| {
+                app.identify_requests(Follower);
+                app.routes(Routes::new().get("/seen", seen).get("/served", served))?;
+                Ok(())
+            })
+            .plugin("acme__stranger", stranger),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, header: Option<(&str, &str)>| {
+        let mut request = client.get(format!("{}{path}", server.url()));
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let json: Value = response.json().await.unwrap_or(Value::Null);
+            (status, json)
+        }
+    };
+
+    // Anonymous, then identified at once: the dependency's identifier first.
+    assert_eq!(
+        get("/plugin/acme/notes/seen", None).await,
+        (
+            200,
+            json!({ "user": null, "project": "default", "seenBy": ["live", "notes"] })
+        )
+    );
+    assert_eq!(
+        get("/plugin/acme/notes/seen", Some(("x-test-user", "u1"))).await,
+        (
+            200,
+            json!({ "user": "u1", "project": "default", "seenBy": ["live", "notes"] })
+        )
+    );
+    // Identified after waiting.
+    assert_eq!(
+        get("/plugin/acme/notes/seen", Some(("x-test-later", "u2"))).await,
+        (
+            200,
+            json!({ "user": "u2", "project": "later", "seenBy": ["live", "notes"] })
+        )
+    );
+    // Answered by the identifier: no route runs, for known and unknown
+    // paths alike.
+    let (status, body) = get(
+        "/plugin/acme/notes/seen",
+        Some(("x-test-refuse", "no entry")),
+    )
+    .await;
+    assert_eq!((status, &body["message"]), (401, &json!("no entry")));
+    let (status, _) = get("/no/such/path", Some(("x-test-refuse", "no entry"))).await;
+    assert_eq!(status, 401);
+    // A panic, at once or later, answers a JSON 500 and the server goes on.
+    let (status, body) = get("/plugin/acme/notes/seen", Some(("x-test-panic", "1"))).await;
+    assert_eq!((status, body["statusCode"].clone()), (500, json!(500)));
+    let (status, body) = get("/plugin/acme/notes/seen", Some(("x-test-later", "panic"))).await;
+    assert_eq!((status, body["statusCode"].clone()), (500, json!(500)));
+    // Only the three requests that were let through reached the route.
+    assert_eq!(
+        get("/plugin/acme/notes/served", None).await,
+        (200, json!(3))
+    );
+    server.shutdown().await.unwrap();
 }

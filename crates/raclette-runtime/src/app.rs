@@ -11,6 +11,7 @@ use raclette_contract::PluginListing;
 
 use crate::{
     StartError, builtins, database,
+    identify::Identifiers,
     mount::{self, MountOptions},
 };
 
@@ -27,6 +28,7 @@ pub struct App {
 /// listening.
 pub struct Built {
     router: Router,
+    identifiers: Identifiers,
     listing: Arc<Vec<PluginListing>>,
     hooks: Vec<(String, tracing::Span, Hooks)>,
     db: Database,
@@ -176,12 +178,20 @@ impl App {
             require_authentication: self.model.config.auth.require_authentication,
         };
         let router = mount::assemble(app_name, &mut mounted, listing.clone(), clients, auth)?;
+        let identifiers = Identifiers::new(mounted.iter_mut().map(|m| {
+            (
+                m.folder.as_str(),
+                &m.span,
+                std::mem::take(&mut m.parts.identifiers),
+            )
+        }));
         let hooks = mounted
             .into_iter()
             .map(|m| (m.folder, m.span, m.parts.hooks))
             .collect();
         Ok(Built {
             router,
+            identifiers,
             listing,
             hooks,
             db,
@@ -213,9 +223,10 @@ impl App {
 }
 
 impl Built {
-    /// The assembled router (for tests that call it without a socket).
+    /// The assembled router (for tests that call it without a socket),
+    /// with the plugins' request identifiers in front of every route.
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.identifiers.in_front_of(self.router.clone())
     }
 
     /// The app's database, migrations applied.
@@ -252,7 +263,14 @@ impl Built {
                 }
             }
         }
-        crate::serve::serve(listener, self.router.with_state(()), &self.server, shutdown).await?;
+        crate::serve::serve(
+            listener,
+            self.router.with_state(()),
+            self.identifiers.clone(),
+            &self.server,
+            shutdown,
+        )
+        .await?;
         tracing::info!("server stopped; unmounting plugins");
         let mut first_error = None;
         for (folder, span, hooks) in self.hooks.into_iter().rev() {

@@ -45,6 +45,7 @@ pub mod database;
 mod endpoints;
 mod error;
 pub mod host;
+mod identify;
 mod migrate;
 mod mount;
 mod openapi;

@@ -64,6 +64,7 @@ use tokio::{
 use tower::ServiceExt;
 
 use crate::{
+    identify::Identifiers,
     rejections,
     security::{self, HostPolicy},
 };
@@ -137,6 +138,7 @@ fn open_file_limit() -> Option<u64> {
 /// What every connection of a server shares.
 struct Shared {
     router: Router,
+    identifiers: Identifiers,
     limits: Limits,
     hosts: HostPolicy,
     stopping: AtomicBool,
@@ -147,6 +149,7 @@ struct Shared {
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    identifiers: Identifiers,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
@@ -156,6 +159,7 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let shared = Arc::new(Shared {
         router,
+        identifiers,
         hosts: HostPolicy::new(config, local),
         limits,
         stopping: AtomicBool::new(false),
@@ -637,19 +641,15 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
     }
 }
 
-/// One request: `Host` check, body deadline, the app, JSON errors,
-/// security headers.
+/// One request: `Host` check, body deadline, the plugins' identifiers, the
+/// app, JSON errors, security headers.
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     let mut response = match shared.hosts.check(&request) {
         Err(refusal) => refusal.into_response(),
         // A request without a body (most reads) needs no body deadline.
         Ok(()) if request.body().is_end_stream() => {
             let request = request.map(Body::new);
-            let response = match shared.router.clone().oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
-            rejections::into_json(response).await
+            rejections::into_json(route(shared, request).await).await
         }
         Ok(()) => {
             let timed_out = Arc::new(AtomicBool::new(false));
@@ -663,10 +663,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
                     limit,
                 })
             });
-            let response = match shared.router.clone().oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let response = route(shared, request).await;
             if timed_out.load(Ordering::Relaxed) {
                 body_timeout(limit)
             } else {
@@ -676,6 +673,17 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     };
     security::add_headers(response.headers_mut());
     response
+}
+
+/// The request identified, then routed.
+async fn route(shared: &Shared, request: Request<Body>) -> Response<Body> {
+    match shared.identifiers.identify(request).await {
+        Ok(request) => match shared.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        Err(answer) => answer,
+    }
 }
 
 /// The answer to a request whose body did not arrive in time.

@@ -6,8 +6,9 @@
 //! [default project](Project::DEFAULT_ID).
 //!
 //! A plugin that authenticates requests puts a [`CurrentUser`] and a
-//! [`Project`] into the request's extensions from an app-wide middleware
-//! ([`crate::Registrar::app_layer`]); handlers read them as extractors.
+//! [`Project`] into the request's extensions from a request identifier
+//! ([`crate::Registrar::identify_requests`]); handlers read them as
+//! extractors.
 
 use std::{collections::BTreeSet, convert::Infallible, sync::Arc};
 

@@ -29,7 +29,8 @@
 //! in the folder `plugins/acme__greeter/`.
 //!
 //! Everything else a plugin can do goes through the [`Registrar`]:
-//! middleware ([`Registrar::layer`], [`Registrar::app_layer`]), typed options
+//! middleware ([`Registrar::layer`], [`Registrar::app_layer`]), request
+//! identifiers ([`Registrar::identify_requests`]), typed options
 //! ([`Registrar::options`]), services shared with dependent plugins
 //! ([`Registrar::provide`], [`Registrar::service`]), lifecycle hooks
 //! ([`Registrar::on_before_mount`], [`Registrar::on_mounted`],
@@ -61,6 +62,7 @@ pub mod events;
 mod guard;
 mod hooks;
 mod http_error;
+mod identify;
 mod info;
 mod json;
 mod plugin;
@@ -78,6 +80,7 @@ pub use connection::CloseConnection;
 pub use context::{CurrentUser, Project, User};
 pub use error::{Error, Result, RouteProblem};
 pub use http_error::HttpError;
+pub use identify::{Identified, IdentifyRequests};
 pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;

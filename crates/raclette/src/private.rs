@@ -31,6 +31,8 @@ pub struct PluginParts {
     pub layers: Vec<LayerFn>,
     /// Middleware for the whole app, first added first.
     pub app_layers: Vec<LayerFn>,
+    /// Who sends each request, first registered first.
+    pub identifiers: Vec<std::sync::Arc<dyn crate::IdentifyRequests>>,
     /// Lifecycle hooks.
     pub hooks: Hooks,
 }
@@ -50,6 +52,7 @@ pub fn registrar<'a>(
         routes: crate::Routes::new(),
         layers: Vec::new(),
         app_layers: Vec::new(),
+        identifiers: Vec::new(),
         hooks: Hooks::default(),
     }
 }
@@ -72,6 +75,7 @@ pub fn into_parts(
         routes,
         layers: registrar.layers,
         app_layers: registrar.app_layers,
+        identifiers: registrar.identifiers,
         hooks: registrar.hooks,
     }
 }

@@ -40,6 +40,7 @@ pub struct Registrar<'a> {
     pub(crate) routes: Routes,
     pub(crate) layers: Vec<LayerFn>,
     pub(crate) app_layers: Vec<LayerFn>,
+    pub(crate) identifiers: Vec<Arc<dyn crate::IdentifyRequests>>,
     pub(crate) hooks: Hooks,
 }
 
@@ -145,15 +146,16 @@ impl<'a> Registrar<'a> {
     /// layer sees the request before its dependants' layers); within one
     /// plugin, the first added sees the request first.
     ///
-    /// A plugin that signs users in uses it to put the request's
-    /// [`crate::CurrentUser`] and [`crate::Project`] into its extensions:
+    /// It wraps every route in a service of its own. To say who sends a
+    /// request, a plugin that signs users in registers a request
+    /// identifier instead ([`Registrar::identify_requests`]), which costs
+    /// one call per request.
     ///
     /// ```
     /// # fn plugin(app: &mut raclette::Registrar) {
-    /// use raclette::{CurrentUser, Project, http::Request};
+    /// use raclette::http::{HeaderValue, Request};
     /// app.app_layer(raclette::middleware::map_request(|mut req: Request<raclette::Body>| async move {
-    ///     req.extensions_mut().insert(CurrentUser::anonymous());
-    ///     req.extensions_mut().insert(Project::new("acme"));
+    ///     req.headers_mut().insert("x-app", HeaderValue::from_static("acme"));
     ///     req
     /// }));
     /// # }
@@ -168,6 +170,34 @@ impl<'a> Registrar<'a> {
     {
         self.app_layers
             .push(Box::new(move |router: Router| router.layer(layer)));
+        self
+    }
+
+    /// Identifies every request of the app before routing (see
+    /// [`crate::IdentifyRequests`]): what a plugin that signs users in
+    /// registers, rather than an app-wide layer, as it costs one call per
+    /// request instead of a service around every route.
+    ///
+    /// The identifiers of all plugins run in dependency order.
+    ///
+    /// ```
+    /// use raclette::{CurrentUser, Identified, IdentifyRequests, http::Request};
+    ///
+    /// struct EveryoneAnonymous;
+    ///
+    /// impl IdentifyRequests for EveryoneAnonymous {
+    ///     fn identify(&self, mut request: Request<raclette::Body>) -> Identified {
+    ///         request.extensions_mut().insert(CurrentUser::anonymous());
+    ///         Identified::Ready(request)
+    ///     }
+    /// }
+    ///
+    /// # fn plugin(app: &mut raclette::Registrar) {
+    /// app.identify_requests(EveryoneAnonymous);
+    /// # }
+    /// ```
+    pub fn identify_requests(&mut self, identifier: impl crate::IdentifyRequests) -> &mut Self {
+        self.identifiers.push(Arc::new(identifier));
         self
     }
 

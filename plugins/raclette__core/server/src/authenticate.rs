@@ -1,5 +1,6 @@
-//! The app-wide middleware that says who a request comes from and which
-//! project it runs in.
+//! Who a request comes from and which project it runs in: decided before
+//! routing for every route but this plugin's (see `layer`), by this
+//! plugin's middleware for its own routes.
 //!
 //! Credentials, in order: an `Authorization: Bearer` API token, else the
 //! session cookie. A cookie-authenticated write (any method but GET, HEAD,
@@ -83,9 +84,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    /// Identifies the request, reading the database where the caches do
-    /// not know: requests to this plugin's routes, and those `identify_now`
-    /// could not settle (see `layer`).
+    /// Identifies a request to this plugin's routes, in the session the
+    /// session layer put into it.
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let core = self.core.clone();
         // The ready service handles this request; a clone waits for the next.
@@ -242,7 +242,9 @@ pub(crate) fn identify_now(
     Some(enter(request, &signed_in, project, entered).map_err(IntoResponse::into_response))
 }
 
-async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
+/// Identifies `request`, reading the database where the caches do not
+/// know.
+pub(crate) async fn identify(core: &Core, request: &mut Request<Body>) -> Result<(), Response> {
     let signed_in = if let Some(secret) = bearer(request.headers()) {
         let token = core
             .tokens

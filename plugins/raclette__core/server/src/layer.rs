@@ -1,109 +1,50 @@
-//! The app-wide layer: sessions (tower-sessions) and the authenticating
-//! middleware, run only for requests that can be signed in.
+//! Who sends each request: the plugin's [`IdentifyRequests`].
 //!
 //! Only this plugin's routes change a session (sign-in, sign-out, project
-//! switch), so only they take the session layer. Every other request is
-//! identified where it stands: anonymous when it has neither an
-//! `Authorization` header nor the session cookie, else from the caches of
-//! tokens, sessions (by the cookie's value) and users when they know it,
-//! and only otherwise through the authenticating middleware, which reads
-//! the database. No cookie jar, no session object, no copy of the record,
-//! no boxed future for the usual request. The one thing such a request
-//! no longer does is tell the browser to drop a cookie whose session has
-//! ended; the next request to this plugin's routes does.
+//! switch), so only they take the session layer, with the authenticating
+//! middleware inside it (both added as this plugin's own layers). Every
+//! other request is identified before routing: anonymous when it has
+//! neither an `Authorization` header nor the session cookie, else from the
+//! caches of tokens, sessions (by the cookie's value) and users when they
+//! know it, and only otherwise by reading the database. No cookie jar, no
+//! session object, no copy of the record, no boxed future for the usual
+//! request. The one thing such a request does not do is tell the browser
+//! to drop a cookie whose session has ended; the next request to this
+//! plugin's routes does.
 
-use std::{
-    convert::Infallible,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
-use futures_util::future::{Either, Ready, ready};
 use raclette::{
-    Body,
-    http::{HeaderMap, Request, header},
-    response::Response,
+    Identified, IdentifyRequests,
+    http::{HeaderMap, header},
 };
-use tower::util::{Oneshot, ServiceExt};
-use tower_layer::Layer;
-use tower_service::Service;
 use tower_sessions::cookie::Cookie;
 
 use crate::{
     Core, SESSION_COOKIE,
-    authenticate::{Authenticate, AuthenticateLayer, identify_now},
+    authenticate::{identify, identify_now},
 };
 
-/// Wraps each route in `full` (sessions and authentication) for this
-/// plugin's routes, and in `token` (authentication alone) for other
-/// requests with a cookie or a token; see [`credentials`].
-#[derive(Clone)]
-pub(crate) struct SignInLayer<L> {
-    /// The layers that keep the session and identify the request.
-    pub(crate) full: L,
-    /// The layer that identifies a request by its token or session cookie.
-    pub(crate) token: AuthenticateLayer,
-}
+/// Identifies the requests to every route but this plugin's own.
+pub(crate) struct SignIn(pub(crate) Arc<Core>);
 
-impl<L, S> Layer<S> for SignInLayer<L>
-where
-    L: Layer<S>,
-    S: Clone,
-{
-    type Service = SignInService<S, L::Service, Authenticate<S>>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        SignInService {
-            core: self.token.0.clone(),
-            plain: inner.clone(),
-            full: Arc::new(self.full.layer(inner.clone())),
-            token: Arc::new(self.token.layer(inner)),
-        }
-    }
-}
-
-/// The route, reached directly or through one of the identifying stacks. The
-/// router clones a route's service for every request: the identifying
-/// stack is shared and cloned only for the requests that take it.
-#[derive(Clone)]
-pub(crate) struct SignInService<S, F, T> {
-    core: Arc<Core>,
-    plain: S,
-    full: Arc<F>,
-    token: Arc<T>,
-}
-
-impl<S, F, T> Service<Request<Body>> for SignInService<S, F, T>
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>,
-    F: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
-    T: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<
-        Either<S::Future, Ready<Result<Response, Infallible>>>,
-        Either<Oneshot<F, Request<Body>>, Oneshot<T, Request<Body>>>,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The identifying stack is readied when it takes a request.
-        self.plain.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+impl IdentifyRequests for SignIn {
+    fn identify(&self, mut request: raclette::http::Request<raclette::Body>) -> Identified {
         if request.uri().path().starts_with(crate::ROUTE_PREFIX) {
             // This plugin's routes sign in and out, switch projects and read
-            // the session: the session layer runs.
-            return Either::Right(Either::Left(F::clone(&self.full).oneshot(request)));
+            // the session: its session layer and middleware identify them.
+            return Identified::Ready(request);
         }
-        // Anonymous, or identified from the caches: the request goes
-        // straight to the route. The identifying stack (a clone per
-        // request) is for the requests that must read the database first.
-        match identify_now(&self.core, &mut request) {
-            Some(Ok(())) => Either::Left(Either::Left(self.plain.call(request))),
-            Some(Err(refusal)) => Either::Left(Either::Right(ready(Ok(refusal)))),
-            None => Either::Right(Either::Right(T::clone(&self.token).oneshot(request))),
+        match identify_now(&self.0, &mut request) {
+            Some(Ok(())) => Identified::Ready(request),
+            Some(Err(refusal)) => Identified::Answered(refusal),
+            None => {
+                let core = self.0.clone();
+                Identified::later(async move {
+                    identify(&core, &mut request).await?;
+                    Ok(request)
+                })
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Server half of the built-in `raclette__core` plugin: users, sign-in,
 //! roles, projects (tenants) and tags.
 //!
-//! It is written against the public plugin API like any plugin. An
-//! app-wide middleware reads the request's credentials (a session cookie
+//! It is written against the public plugin API like any plugin. Its
+//! request identifier ([`raclette::IdentifyRequests`]) reads the request's
+//! credentials (a session cookie
 //! or an `Authorization: Bearer` API token) and puts the request's
 //! [`raclette::CurrentUser`] (with the permissions of their role in the
 //! request's project) and [`raclette::Project`] into its extensions, where
@@ -235,10 +236,9 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
             options.sign_ins_per_minute_per_address,
         ),
     });
-    // Sessions outside, the middleware that reads them inside, for requests
-    // with a session; the middleware alone for requests with a token only;
-    // nothing for anonymous ones (see `layer`).
-    let authenticate = authenticate::AuthenticateLayer(core.clone());
+    // This plugin's routes: sessions outside, the middleware that reads
+    // them inside. Every other route: identified before routing (see
+    // `layer`).
     let sessions = tower_sessions::SessionManagerLayer::new(core.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -247,10 +247,11 @@ pub fn plugin(app: &mut Registrar) -> raclette::Result<()> {
         .with_expiry(tower_sessions::Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::hours(i64::from(options.session_hours)),
         ));
-    app.app_layer(layer::SignInLayer {
-        full: tower_layer::Stack::new(authenticate.clone(), sessions),
-        token: authenticate,
-    });
+    app.layer(tower_layer::Stack::new(
+        authenticate::AuthenticateLayer(core.clone()),
+        sessions,
+    ));
+    app.identify_requests(layer::SignIn(core.clone()));
     let tags = app.collection(
         raclette::data::CollectionSpec::<routes::Tag>::new("tag")
             .max_field_size("name", 200)

@@ -1,0 +1,91 @@
+//! The plugins' request identifiers ([`raclette::IdentifyRequests`]), run
+//! once per request before routing.
+
+use std::{panic::AssertUnwindSafe, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use futures_util::FutureExt;
+use raclette::{HttpError, Identified, IdentifyRequests};
+use tracing::{Instrument, Span};
+
+/// One plugin's identifier, with the plugin's span for its log lines.
+struct Identifier {
+    identify: Arc<dyn IdentifyRequests>,
+    folder: String,
+    span: Span,
+}
+
+/// Every plugin's identifier, in dependency order.
+#[derive(Clone, Default)]
+pub(crate) struct Identifiers(Arc<[Identifier]>);
+
+impl Identifiers {
+    /// The identifiers of `plugins` (folder, span, identifiers), in order.
+    pub(crate) fn new<'a>(
+        plugins: impl IntoIterator<Item = (&'a str, &'a Span, Vec<Arc<dyn IdentifyRequests>>)>,
+    ) -> Self {
+        let mut all = Vec::new();
+        for (folder, span, identifiers) in plugins {
+            all.extend(identifiers.into_iter().map(|identify| Identifier {
+                identify,
+                folder: folder.to_owned(),
+                span: span.clone(),
+            }));
+        }
+        Identifiers(all.into())
+    }
+
+    /// Runs every identifier on `request`: the request to route, or the
+    /// answer one of them gave (a 500 when one panicked).
+    pub(crate) async fn identify(&self, mut request: Request) -> Result<Request, Response> {
+        for identifier in self.0.iter() {
+            let identified = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                identifier.identify.identify(request)
+            }))
+            .map_err(|panic| identifier.panicked(&*panic))?;
+            request = match identified {
+                Identified::Ready(request) => request,
+                Identified::Answered(response) => return Err(response),
+                Identified::Later(future) => AssertUnwindSafe(future)
+                    .catch_unwind()
+                    .instrument(identifier.span.clone())
+                    .await
+                    .map_err(|panic| identifier.panicked(&*panic))??,
+            };
+        }
+        Ok(request)
+    }
+
+    /// `router` with the identifiers in front of every route, for callers
+    /// that use the router without the server ([`crate::Built::router`]).
+    pub(crate) fn in_front_of(&self, router: Router) -> Router {
+        if self.0.is_empty() {
+            return router;
+        }
+        router.layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            |State(identifiers): State<Identifiers>, request: Request, next: Next| async move {
+                match identifiers.identify(request).await {
+                    Ok(request) => next.run(request).await,
+                    Err(answer) => answer,
+                }
+            },
+        ))
+    }
+}
+
+impl Identifier {
+    /// The 500 of an identifier that panicked; the panic is logged.
+    fn panicked(&self, panic: &(dyn std::any::Any + Send)) -> Response {
+        let message = raclette::__private::panic_message(panic);
+        self.span.in_scope(|| {
+            tracing::error!(plugin = %self.folder, panic = %message, "identifying a request panicked");
+        });
+        HttpError::internal("identifying the request failed").into_response()
+    }
+}
