@@ -51,7 +51,9 @@ impl HostPolicy {
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), HttpError> {
         // Two Host headers are a malformed request (RFC 9112 §3.2), whatever
         // the policy: proxies disagree on which one counts.
-        if request.headers().get_all(header::HOST).iter().count() > 1 {
+        let mut hosts = request.headers().get_all(header::HOST).iter();
+        let host = hosts.next();
+        if hosts.next().is_some() {
             return Err(HttpError::bad_request(
                 "the request has more than one Host header",
             ));
@@ -59,7 +61,7 @@ impl HostPolicy {
         if self.any_host {
             return Ok(());
         }
-        if let Some(value) = request.headers().get(header::HOST) {
+        if let Some(value) = host {
             let text = value
                 .to_str()
                 .map_err(|_| HttpError::bad_request("the Host header is not a host name"))?;

@@ -183,8 +183,7 @@ impl Broadcast {
 impl<S: Send + Sync> FromRequestParts<S> for Broadcast {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let scope = PluginScope::from_parts(parts, "Broadcast")?;
-        Ok(scope.broadcast())
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        PluginScope::with_current("Broadcast", PluginScope::broadcast)
     }
 }

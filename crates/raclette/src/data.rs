@@ -34,7 +34,7 @@
 //! Storage, limits and concurrency are described in the crate
 //! `raclette_data`, whose types this module re-exports.
 
-use std::ops::Deref;
+use std::{ops::Deref, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts, Path, Query},
@@ -71,7 +71,7 @@ use crate::{
 /// # let _ = titles;
 /// ```
 pub struct Data<T> {
-    collection: Collection<T>,
+    collection: Arc<Collection<T>>,
     context: Context,
 }
 
@@ -94,7 +94,7 @@ where
         let Service(collection) =
             Service::<Collection<T>>::from_request_parts(parts, state).await?;
         Ok(Data {
-            collection: (*collection).clone(),
+            collection,
             context: context_of(parts),
         })
     }

@@ -65,11 +65,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let scope = request
-            .extensions()
-            .get::<PluginScope>()
-            .filter(|scope| scope.has_broadcaster())
-            .cloned();
+        let scope =
+            PluginScope::try_current(|scope| scope.has_broadcaster().then(|| scope.clone()))
+                .flatten();
         let project: Project = from_extensions(request.extensions());
         let operation = Arc::clone(&self.operation);
         let ready = self.inner.clone();

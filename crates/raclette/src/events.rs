@@ -276,7 +276,7 @@ impl Future for Emitted {
 impl<S: Send + Sync> FromRequestParts<S> for Events {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PluginScope::from_parts(parts, "Events")?.events())
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        PluginScope::with_current("Events", PluginScope::events)
     }
 }

@@ -108,9 +108,18 @@ impl PluginRouting {
         PluginRouting::new("", Span::none(), AccessPolicy::open())
     }
 
-    /// Attaches the plugin's scope to its requests from now on.
+    /// Gives the plugin's scope to its routes from now on.
     pub fn set_scope(&self, scope: PluginScope) {
         let _ = self.scope.set(scope);
+    }
+
+    /// Runs `f` (a call or poll of one of the plugin's routes) with the
+    /// plugin's scope as the running one.
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.scope.get() {
+            Some(scope) => scope.run(f),
+            None => f(),
+        }
     }
 
     /// The 500 answer to a panic in one of the plugin's handlers, logged.
@@ -217,18 +226,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         if let Some(refusal) = self.guard.refusal(&request) {
             return GuardedFuture::Done {
                 answer: Some(refusal),
             };
         }
         let plugin = &self.guard.inner.plugin;
-        if let Some(scope) = plugin.scope.get() {
-            request.extensions_mut().insert(scope.clone());
-        }
         let _entered = plugin.span.enter();
-        match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+        let inner = &mut self.inner;
+        match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.call(request)))) {
             Ok(inner) => GuardedFuture::Running {
                 inner,
                 plugin: plugin.clone(),
@@ -261,7 +268,7 @@ where
         match self.project() {
             GuardedProjection::Running { inner, plugin } => {
                 let _entered = plugin.span.enter();
-                match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))) {
                     Ok(poll) => poll,
                     Err(panic) => Poll::Ready(Ok(plugin.panic_response(&*panic))),
                 }

@@ -1,6 +1,10 @@
-//! What the runtime attaches to every request of a plugin: who the plugin
-//! is, which services it may use, the app's broadcaster. Read by the
+//! What the runtime gives every route of a plugin while it runs: who the
+//! plugin is, which services it may use, the app's broadcaster. Read by the
 //! [`Service`] and [`crate::Broadcast`] extractors and by data operations.
+//!
+//! The route's guard sets it (a scoped thread-local) each time it calls or
+//! polls the route, so a request carries no extension for it and reading
+//! it clones nothing.
 
 use std::{collections::BTreeSet, ops::Deref, sync::Arc};
 
@@ -11,8 +15,9 @@ use crate::{
     services::ServiceRegistry,
 };
 
-/// One plugin's view of the app, attached to each of its requests as an
-/// extension.
+scoped_tls::scoped_thread_local!(static CURRENT: PluginScope);
+
+/// One plugin's view of the app, given to its routes while they run.
 #[derive(Clone)]
 pub struct PluginScope {
     inner: Arc<ScopeInner>,
@@ -74,19 +79,30 @@ impl PluginScope {
             .map(String::as_str)
     }
 
-    /// The scope of the plugin handling `parts`; a 500 naming `what` when
-    /// the route is not mounted by the raclette runtime.
-    pub(crate) fn from_parts(parts: &Parts, what: &str) -> Result<PluginScope, HttpError> {
-        parts
-            .extensions
-            .get::<PluginScope>()
-            .cloned()
-            .ok_or_else(|| {
-                tracing::error!(target: "raclette::http", "{what} used outside a plugin route");
-                HttpError::internal(format!(
-                    "{what} is only available in routes mounted by the raclette runtime"
-                ))
-            })
+    /// Runs `f` (a call or poll of one of the plugin's routes) with this
+    /// as the running plugin's scope.
+    pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        CURRENT.set(self, f)
+    }
+
+    /// `f` of the scope of the plugin whose route is running, if one is.
+    pub(crate) fn try_current<R>(f: impl FnOnce(&PluginScope) -> R) -> Option<R> {
+        CURRENT.is_set().then(|| CURRENT.with(f))
+    }
+
+    /// `f` of the scope of the plugin whose route is running; a 500
+    /// naming `what` when no route mounted by the raclette runtime is.
+    pub(crate) fn with_current<R>(
+        what: &str,
+        f: impl FnOnce(&PluginScope) -> R,
+    ) -> Result<R, HttpError> {
+        if CURRENT.is_set() {
+            return Ok(CURRENT.with(f));
+        }
+        tracing::error!(target: "raclette::http", "{what} used outside a plugin route");
+        Err(HttpError::internal(format!(
+            "{what} is only available in routes mounted by the raclette runtime"
+        )))
     }
 
     pub(crate) fn broadcast(&self) -> Broadcast {
@@ -144,8 +160,14 @@ where
 {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let scope = PluginScope::from_parts(parts, "Service")?;
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        PluginScope::with_current("Service", Self::of)?
+    }
+}
+
+impl<T: Send + Sync + 'static> Service<T> {
+    /// The service `T` as `scope` may use it.
+    fn of(scope: &PluginScope) -> Result<Self, HttpError> {
         let inner = &scope.inner;
         let plugin = inner.info.folder();
         let service = std::any::type_name::<T>();
