@@ -107,6 +107,7 @@ impl DatabaseStore {
             .bind(&keep_hash)
             .execute(&self.db)
             .await?;
+        self.forgotten.note(user_id);
         self.uncache_sessions_of(user_id, keep);
         Ok(())
     }
@@ -243,11 +244,21 @@ impl SessionStore for DatabaseStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         let hash = id_hash(session_id);
-        db::query("DELETE FROM raclette__core_sessions WHERE id_hash = $1")
-            .bind(&hash)
-            .execute(&self.db)
-            .await
-            .map_err(backend)?;
+        let row =
+            db::query("DELETE FROM raclette__core_sessions WHERE id_hash = $1 RETURNING user_id")
+                .bind(&hash)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(backend)?;
+        // A read of this session that began before the delete and ends
+        // after it must not put it back into the cache.
+        if let Some(row) = row
+            && let Some(user) = row
+                .try_get::<Option<String>, _>("user_id")
+                .map_err(backend)?
+        {
+            self.forgotten.note(&user);
+        }
         self.cache.invalidate(&session_id.to_string());
         Ok(())
     }

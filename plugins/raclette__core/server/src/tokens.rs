@@ -153,6 +153,9 @@ impl Tokens {
             None => Ok(false),
             Some(row) => {
                 let hash: String = row.try_get("secret_hash")?;
+                // A read of this token that began before the delete and
+                // ends after it must not put it back into the cache.
+                self.forgotten.note(user_id);
                 self.cache
                     .invalidate_entries_if(|_, token| token.hash == hash);
                 Ok(true)
