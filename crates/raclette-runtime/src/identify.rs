@@ -40,10 +40,39 @@ impl Identifiers {
         Identifiers(all.into())
     }
 
+    /// Runs the identifiers on `request` as far as they can go without
+    /// waiting: the request to route, the answer one of them gave (a 500
+    /// when one panicked), or the rest of the work when one must wait.
+    pub(crate) fn identify_now(&self, mut request: Request) -> Identified {
+        for (at, identifier) in self.0.iter().enumerate() {
+            let identified = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                identifier.identify.identify(request)
+            }));
+            request = match identified {
+                Err(panic) => return Identified::Answered(identifier.panicked(&*panic)),
+                Ok(Identified::Ready(request)) => request,
+                Ok(answered @ Identified::Answered(_)) => return answered,
+                Ok(Identified::Later(future)) => {
+                    let identifiers = self.clone();
+                    return Identified::later(async move {
+                        let request = identifiers.0[at].wait(future).await?;
+                        identifiers.identify_from(at + 1, request).await
+                    });
+                }
+            };
+        }
+        Identified::Ready(request)
+    }
+
     /// Runs every identifier on `request`: the request to route, or the
     /// answer one of them gave (a 500 when one panicked).
-    pub(crate) async fn identify(&self, mut request: Request) -> Result<Request, Response> {
-        for identifier in self.0.iter() {
+    pub(crate) async fn identify(&self, request: Request) -> Result<Request, Response> {
+        self.identify_from(0, request).await
+    }
+
+    /// [`Identifiers::identify`] from the identifier at `first` on.
+    async fn identify_from(&self, first: usize, mut request: Request) -> Result<Request, Response> {
+        for identifier in self.0.iter().skip(first) {
             let identified = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 identifier.identify.identify(request)
             }))
@@ -51,11 +80,7 @@ impl Identifiers {
             request = match identified {
                 Identified::Ready(request) => request,
                 Identified::Answered(response) => return Err(response),
-                Identified::Later(future) => AssertUnwindSafe(future)
-                    .catch_unwind()
-                    .instrument(identifier.span.clone())
-                    .await
-                    .map_err(|panic| identifier.panicked(&*panic))??,
+                Identified::Later(future) => identifier.wait(future).await?,
             };
         }
         Ok(request)
@@ -80,6 +105,15 @@ impl Identifiers {
 }
 
 impl Identifier {
+    /// Waits for what this identifier must wait for, in its plugin's span.
+    async fn wait(&self, future: raclette::Identifying) -> Result<Request, Response> {
+        AssertUnwindSafe(future)
+            .catch_unwind()
+            .instrument(self.span.clone())
+            .await
+            .map_err(|panic| self.panicked(&*panic))?
+    }
+
     /// The 500 of an identifier that panicked; the panic is logged.
     fn panicked(&self, panic: &(dyn std::any::Any + Send)) -> Response {
         let message = raclette::__private::panic_message(panic);

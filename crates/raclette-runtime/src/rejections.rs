@@ -30,24 +30,30 @@ use raclette::HttpError;
 /// the status's reason phrase.
 const MAX_MESSAGE: usize = 4096;
 
-/// `response` itself, or the JSON error with its status when it is a
-/// plain-text or empty error answer.
-pub(crate) async fn into_json(response: Response<Body>) -> Response<Body> {
+/// Whether `response` is a plain-text or empty error answer, which
+/// [`into_json`] turns into JSON.
+pub(crate) fn is_plain_error(response: &Response<Body>) -> bool {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
-        return response;
+        return false;
     }
-    let plain = match response.headers().get(header::CONTENT_TYPE) {
+    match response.headers().get(header::CONTENT_TYPE) {
         None => true,
         Some(value) => value.to_str().is_ok_and(|v| {
             v.trim_start()
                 .get(..10)
                 .is_some_and(|t| t.eq_ignore_ascii_case("text/plain"))
         }),
-    };
-    if !plain {
+    }
+}
+
+/// `response` itself, or the JSON error with its status when it is a
+/// plain-text or empty error answer.
+pub(crate) async fn into_json(response: Response<Body>) -> Response<Body> {
+    if !is_plain_error(&response) {
         return response;
     }
+    let status = response.status();
     let (mut parts, body) = response.into_parts();
     let text = if parts.headers.contains_key(header::CONTENT_ENCODING) {
         None

@@ -39,7 +39,7 @@ use std::{
         Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::Duration,
 };
 
@@ -48,11 +48,12 @@ use axum::{
     body::{Body, Bytes},
     http::{HeaderValue, Request, Response, StatusCode, header},
     response::IntoResponse,
+    routing::future::RouteFuture,
 };
 use futures_util::task::AtomicWaker;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
-use raclette::HttpError;
+use raclette::{HttpError, Identified};
 use raclette_discovery::ServerConfig;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
@@ -61,7 +62,7 @@ use tokio::{
     task::JoinSet,
     time::{Instant, Sleep},
 };
-use tower::ServiceExt;
+use tower::Service;
 
 use crate::{
     identify::Identifiers,
@@ -617,7 +618,7 @@ struct RequestService {
 impl hyper::service::Service<Request<Incoming>> for RequestService {
     type Response = Response<TrackedBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future = RequestFuture;
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         // The client's address, for handlers that need it (sign-in rate
@@ -630,59 +631,121 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
             request.extensions_mut().insert(self.conn.closer());
         }
         let in_flight = InFlight::start(self.conn.clone());
-        let shared = self.shared.clone();
-        Box::pin(async move {
-            let response = handle(&shared, request).await;
-            Ok(response.map(|body| TrackedBody {
-                body,
-                _in_flight: in_flight,
-            }))
-        })
+        RequestFuture::start(&self.shared, request, in_flight)
     }
 }
 
 /// One request: `Host` check, body deadline, the plugins' identifiers, the
 /// app, JSON errors, security headers.
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
-    let mut response = match shared.hosts.check(&request) {
-        Err(refusal) => refusal.into_response(),
-        // A request without a body (most reads) needs no body deadline.
-        Ok(()) if request.body().is_end_stream() => {
-            let request = request.map(Body::new);
-            rejections::into_json(route(shared, request).await).await
+///
+/// A future of its own rather than an async block, which would have to be
+/// boxed (a large allocation and copy per request): only the rare steps
+/// that wait outside the app (an identifier reading the database, an
+/// error answer read to be made JSON) are boxed.
+struct RequestFuture {
+    router: Router,
+    stage: Stage,
+    /// Set when the request's body did not arrive in time, with the limit.
+    body_deadline: Option<(Arc<AtomicBool>, Duration)>,
+    in_flight: Option<InFlight>,
+}
+
+/// Where a [`RequestFuture`] stands.
+enum Stage {
+    /// An identifier waits; then the request is routed or answered.
+    Identifying(raclette::Identifying),
+    /// The app handles the request.
+    Routing(RouteFuture<Infallible>),
+    /// A plain-text error answer is made JSON.
+    Converting(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+    /// Answered without the app.
+    Answered(Option<Response<Body>>),
+}
+
+impl RequestFuture {
+    fn start(shared: &Shared, request: Request<Incoming>, in_flight: InFlight) -> Self {
+        let mut future = RequestFuture {
+            router: shared.router.clone(),
+            stage: Stage::Answered(None),
+            body_deadline: None,
+            in_flight: Some(in_flight),
+        };
+        if let Err(refusal) = shared.hosts.check(&request) {
+            future.stage = Stage::Answered(Some(refusal.into_response()));
+            return future;
         }
-        Ok(()) => {
+        // A request without a body (most reads) needs no body deadline.
+        let request = if request.body().is_end_stream() {
+            request.map(Body::new)
+        } else {
             let timed_out = Arc::new(AtomicBool::new(false));
             let limit = shared.limits.request_body_timeout;
-            let request = request.map(|body| {
+            future.body_deadline = Some((timed_out.clone(), limit));
+            request.map(|body| {
                 Body::new(DeadlineBody {
                     body,
                     deadline: Instant::now() + limit,
                     sleep: None,
-                    timed_out: timed_out.clone(),
+                    timed_out,
                     limit,
                 })
-            });
-            let response = route(shared, request).await;
-            if timed_out.load(Ordering::Relaxed) {
-                body_timeout(limit)
-            } else {
-                rejections::into_json(response).await
-            }
+            })
+        };
+        future.stage = match shared.identifiers.identify_now(request) {
+            Identified::Ready(request) => Stage::Routing(future.router.call(request)),
+            Identified::Answered(answer) => future.answered(answer),
+            Identified::Later(identifying) => Stage::Identifying(identifying),
+        };
+        future
+    }
+
+    /// The stage after the app (or an identifier) answered.
+    fn answered(&self, response: Response<Body>) -> Stage {
+        if let Some((timed_out, limit)) = &self.body_deadline
+            && timed_out.load(Ordering::Relaxed)
+        {
+            return Stage::Answered(Some(body_timeout(*limit)));
         }
-    };
-    security::add_headers(response.headers_mut());
-    response
+        if rejections::is_plain_error(&response) {
+            Stage::Converting(Box::pin(rejections::into_json(response)))
+        } else {
+            Stage::Answered(Some(response))
+        }
+    }
 }
 
-/// The request identified, then routed.
-async fn route(shared: &Shared, request: Request<Body>) -> Response<Body> {
-    match shared.identifiers.identify(request).await {
-        Ok(request) => match shared.router.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        },
-        Err(answer) => answer,
+impl Future for RequestFuture {
+    type Output = Result<Response<TrackedBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            this.stage = match &mut this.stage {
+                Stage::Identifying(identifying) => match ready!(identifying.as_mut().poll(cx)) {
+                    Ok(request) => Stage::Routing(this.router.call(request)),
+                    Err(answer) => this.answered(answer),
+                },
+                Stage::Routing(routing) => match ready!(Pin::new(routing).poll(cx)) {
+                    Ok(response) => this.answered(response),
+                    Err(never) => match never {},
+                },
+                Stage::Converting(converting) => {
+                    let response = ready!(converting.as_mut().poll(cx));
+                    Stage::Answered(Some(response))
+                }
+                Stage::Answered(answer) => {
+                    let mut response = answer.take().unwrap_or_else(|| {
+                        HttpError::internal("a request was answered twice").into_response()
+                    });
+                    security::add_headers(response.headers_mut());
+                    let in_flight = this.in_flight.take();
+                    return Poll::Ready(Ok(response.map(|body| TrackedBody {
+                        body,
+                        _in_flight: in_flight,
+                    })));
+                }
+            };
+        }
     }
 }
 
@@ -702,7 +765,7 @@ fn body_timeout(limit: Duration) -> Response<Body> {
 /// An answer's body; the request counts as in flight until it is sent.
 struct TrackedBody {
     body: Body,
-    _in_flight: InFlight,
+    _in_flight: Option<InFlight>,
 }
 
 impl HttpBody for TrackedBody {

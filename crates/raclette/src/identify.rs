@@ -13,6 +13,10 @@ use std::{future::Future, pin::Pin};
 
 use axum::{extract::Request, response::Response};
 
+/// What an identifier that must wait first ([`Identified::Later`]) gives:
+/// the request to go on with, or the answer.
+pub type Identifying = Pin<Box<dyn Future<Output = Result<Request, Response>> + Send>>;
+
 /// What [`IdentifyRequests::identify`] decided about a request.
 pub enum Identified {
     /// The request goes on to the routes.
@@ -21,7 +25,7 @@ pub enum Identified {
     Answered(Response),
     /// The request must wait first (for the database, say); the future
     /// gives it back to go on, or the answer.
-    Later(Pin<Box<dyn Future<Output = Result<Request, Response>> + Send>>),
+    Later(Identifying),
 }
 
 impl Identified {

@@ -80,7 +80,7 @@ pub use connection::CloseConnection;
 pub use context::{CurrentUser, Project, User};
 pub use error::{Error, Result, RouteProblem};
 pub use http_error::HttpError;
-pub use identify::{Identified, IdentifyRequests};
+pub use identify::{Identified, IdentifyRequests, Identifying};
 pub use info::PluginInfo;
 pub use json::Json;
 pub use plugin::Plugin;
