@@ -9,7 +9,8 @@ use crate::ErrorBody;
 ///
 /// The body ([`ErrorBody`]) has the shape the original framework's clients
 /// know: `{ "statusCode": 400, "error": "Bad Request", "message": "…",
-/// "field": "name" }` (`field` only when one field is at fault).
+/// "field": "name" }` (`field` only when one field is at fault). A 401 also
+/// carries `WWW-Authenticate: Bearer realm="raclette"`.
 ///
 /// ```
 /// use raclette::HttpError;

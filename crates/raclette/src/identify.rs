@@ -53,8 +53,19 @@ impl Identified {
 /// answers it (a 401 for an unknown token, say).
 ///
 /// The runtime calls the identifiers of all plugins in dependency order,
-/// each with the request the previous one gave back. A panic in one
+/// each with the request the previous one gave back; between plugins that
+/// do not depend on each other no order is promised. A panic in one
 /// answers 500, and the server goes on.
+///
+/// An identifier runs for every request of the app, framework endpoints
+/// and unknown paths included: it should answer only requests whose
+/// credentials it rejects, and let requests without its credentials go on.
+///
+/// The built-in `raclette__core` plugin identifies requests by session
+/// cookie and API token, and answers 401 to an unknown token whatever an
+/// earlier identifier decided. An app that brings its own sign-in turns it
+/// off (`[plugins.raclette__core] enabled = false` in `raclette.toml`), as
+/// it would the built-in realtime plugin to bring its own broadcaster.
 ///
 /// ```
 /// use raclette::{CurrentUser, HttpError, Identified, IdentifyRequests, Project, User};
