@@ -43,8 +43,19 @@ impl Identifiers {
     /// Runs the identifiers on `request` as far as they can go without
     /// waiting: the request to route, the answer one of them gave (a 500
     /// when one panicked), or the rest of the work when one must wait.
-    pub(crate) fn identify_now(&self, mut request: Request) -> Identified {
-        for (at, identifier) in self.0.iter().enumerate() {
+    pub(crate) fn identify_now(&self, request: Request) -> Identified {
+        self.identify_now_from(0, request)
+    }
+
+    /// Runs every identifier on `request`: the request to route, or the
+    /// answer one of them gave (a 500 when one panicked).
+    pub(crate) async fn identify(&self, request: Request) -> Result<Request, Response> {
+        self.identify_from(0, request).await
+    }
+
+    /// [`Identifiers::identify_now`] from the identifier at `first` on.
+    fn identify_now_from(&self, first: usize, mut request: Request) -> Identified {
+        for (at, identifier) in self.0.iter().enumerate().skip(first) {
             let identified = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 identifier.identify.identify(request)
             }));
@@ -64,26 +75,13 @@ impl Identifiers {
         Identified::Ready(request)
     }
 
-    /// Runs every identifier on `request`: the request to route, or the
-    /// answer one of them gave (a 500 when one panicked).
-    pub(crate) async fn identify(&self, request: Request) -> Result<Request, Response> {
-        self.identify_from(0, request).await
-    }
-
     /// [`Identifiers::identify`] from the identifier at `first` on.
-    async fn identify_from(&self, first: usize, mut request: Request) -> Result<Request, Response> {
-        for identifier in self.0.iter().skip(first) {
-            let identified = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                identifier.identify.identify(request)
-            }))
-            .map_err(|panic| identifier.panicked(&*panic))?;
-            request = match identified {
-                Identified::Ready(request) => request,
-                Identified::Answered(response) => return Err(response),
-                Identified::Later(future) => identifier.wait(future).await?,
-            };
+    async fn identify_from(&self, first: usize, request: Request) -> Result<Request, Response> {
+        match self.identify_now_from(first, request) {
+            Identified::Ready(request) => Ok(request),
+            Identified::Answered(answer) => Err(answer),
+            Identified::Later(rest) => rest.await,
         }
-        Ok(request)
     }
 
     /// `router` with the identifiers in front of every route, for callers

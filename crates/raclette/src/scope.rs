@@ -96,13 +96,12 @@ impl PluginScope {
         what: &str,
         f: impl FnOnce(&PluginScope) -> R,
     ) -> Result<R, HttpError> {
-        if CURRENT.is_set() {
-            return Ok(CURRENT.with(f));
-        }
-        tracing::error!(target: "raclette::http", "{what} used outside a plugin route");
-        Err(HttpError::internal(format!(
-            "{what} is only available in routes mounted by the raclette runtime"
-        )))
+        Self::try_current(f).ok_or_else(|| {
+            tracing::error!(target: "raclette::http", "{what} used outside a plugin route");
+            HttpError::internal(format!(
+                "{what} is only available in routes mounted by the raclette runtime"
+            ))
+        })
     }
 
     pub(crate) fn broadcast(&self) -> Broadcast {

@@ -184,9 +184,9 @@ fn disabled() -> Response {
     unauthorized("this account is disabled")
 }
 
-/// [`identify`] from the caches alone: `None` when something must be read
-/// from the database (or the request is one of this plugin's, which keep
-/// their session in the session layer).
+/// [`identify`] from the caches alone, before routing (so never for this
+/// plugin's routes, whose session the session layer keeps): `None` when
+/// something must be read from the database.
 pub(crate) fn identify_now(
     core: &Core,
     request: &mut Request<Body>,
@@ -205,9 +205,6 @@ pub(crate) fn identify_now(
             with: SignedInWith::Token,
         }
     } else {
-        if request.extensions().get::<Session>().is_some() {
-            return None;
-        }
         let Some(cookie) = crate::layer::session_cookie(request.headers()) else {
             return Some(Ok(()));
         };
