@@ -2,14 +2,14 @@
 //! publishes the messages of its own writes and delivers the others'
 //! messages to its sockets.
 //!
-//! `fred` reconnects with backoff and subscribes again by itself. While
-//! Redis is unreachable, messages go on reaching this instance's sockets
-//! but not the others'; once it is back, every instance tells its sockets
-//! to resync (the subscriber's reconnect does it on each instance, and an
-//! instance whose publishing failed also sends a resync request, in case
-//! only its own connection was broken). A message missed is caught up by a
-//! resync, but a user's access that ended must end on the other instances
-//! too: each instance keeps the ends of access it reported for a socket's
+//! `fred` reconnects with backoff. While Redis is unreachable, messages go
+//! on reaching this instance's sockets but not the others'; once it is
+//! back, every instance subscribes again and only then tells its sockets to
+//! resync (so nothing published in between is missed), and an instance
+//! whose publishing failed also sends a resync request, in case only its
+//! own connection was broken. A message missed is caught up by a resync,
+//! but a user's access that ended must end on the other instances too:
+//! each instance keeps the ends of access it reported for a socket's
 //! lifetime and publishes them again, a few times, when its publisher
 //! reconnects or another instance says hello (its subscriber reconnected).
 
@@ -185,7 +185,6 @@ impl Fanout {
         let subscriber = builder.build_subscriber_client()?;
         publisher.init().await?;
         subscriber.init().await?;
-        subscriber.manage_subscriptions();
         subscriber.subscribe(channel).await?;
 
         let origin = uuid::Uuid::new_v4().to_string();
@@ -221,7 +220,12 @@ impl Fanout {
             }
         });
 
+        // Subscribed again before the sockets resync: a message published
+        // between the reconnect and the subscription would otherwise be
+        // missed by both (fred's own `manage_subscriptions` resubscribes in
+        // a task of its own, racing the resync).
         let mut reconnects = subscriber.reconnect_rx();
+        let resubscribing = subscriber.clone();
         let resyncing = hub.clone();
         let greeting = queue.clone();
         let hello = Envelope {
@@ -232,6 +236,11 @@ impl Fanout {
         .text();
         tokio::spawn(async move {
             while reconnects.recv().await.is_ok() {
+                if let Err(err) = resubscribing.resubscribe_all().await {
+                    // The connection broke again: the next reconnect retries.
+                    tracing::warn!(error = %err, "connected to Redis again but could not subscribe; retrying at the next reconnect");
+                    continue;
+                }
                 tracing::info!("connected to Redis again; every socket will resync");
                 resyncing.resync_all();
                 let _ = greeting.send(Publish::Envelope(hello.clone())).await;
