@@ -250,7 +250,10 @@ pub(crate) fn has_nul(value: &Value) -> bool {
 /// lower case.
 pub fn check_id(id: &str, what: &str) -> Result<String, DataError> {
     match uuid::Uuid::try_parse(id) {
-        Ok(uuid) => Ok(uuid.hyphenated().to_string()),
+        Ok(uuid) => {
+            let mut buffer = uuid::Uuid::encode_buffer();
+            Ok(uuid.hyphenated().encode_lower(&mut buffer).to_owned())
+        }
         Err(_) => {
             let shown: String = id
                 .chars()

@@ -61,7 +61,9 @@ impl HostPolicy {
         if self.any_host {
             return Ok(());
         }
-        if let Some(value) = host {
+        if let Some(value) = host
+            && !is_plain_loopback(value.as_bytes())
+        {
             let text = value
                 .to_str()
                 .map_err(|_| HttpError::bad_request("the Host header is not a host name"))?;
@@ -74,7 +76,7 @@ impl HostPolicy {
     }
 
     fn check_authority(&self, authority: &str) -> Result<(), HttpError> {
-        if is_plain_loopback(authority) {
+        if is_plain_loopback(authority.as_bytes()) {
             return Ok(());
         }
         let Some(host) = host_name(authority) else {
@@ -97,16 +99,17 @@ impl HostPolicy {
 
 /// The usual loopback `Host` values (`127.0.0.1:8081`, `localhost`, …),
 /// recognised without parsing: most requests of a local server carry one.
-fn is_plain_loopback(authority: &str) -> bool {
-    let host = match authority.rsplit_once(':') {
-        Some((host, port))
-            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) =>
+fn is_plain_loopback(authority: &[u8]) -> bool {
+    let host = match authority.iter().rposition(|&b| b == b':') {
+        Some(colon)
+            if (2..=6).contains(&(authority.len() - colon))
+                && authority[colon + 1..].iter().all(u8::is_ascii_digit) =>
         {
-            host
+            &authority[..colon]
         }
         _ => authority,
     };
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+    matches!(host, b"127.0.0.1" | b"localhost" | b"[::1]")
 }
 
 /// The host of an authority (`Host` header value) without port, userinfo
@@ -166,48 +169,56 @@ pub(crate) fn content_security_policy() -> &'static HeaderValue {
     })
 }
 
-/// The Content-Security-Policy of every answer that is not an HTML page
-/// (JSON, scripts, images, errors): nothing may load and nothing may frame
-/// it, as OWASP advises for API answers. A policy only acts on a document
-/// (or a worker), so the page's policy on these would protect nothing; the
-/// short one also keeps every JSON answer 300 bytes lighter.
-const RESOURCE_POLICY: HeaderValue =
-    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
-
 /// Adds the security headers to an answer. A header the answer already has
 /// (a plugin's own Content-Security-Policy, set by a route or an app-wide
-/// layer) is kept.
+/// layer) is kept. The data API's answers come with all of them
+/// (`raclette::data::StoredJson`), so one look over the answer's few
+/// headers usually finds nothing to add.
 pub(crate) fn add_headers(headers: &mut HeaderMap) {
-    // Room for all four at once: growing the map header by header costs
-    // more than the headers themselves.
-    headers.reserve(4);
-    let fixed = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
-    ];
-    for (name, value) in fixed {
-        headers
-            .entry(name)
-            .or_insert_with(|| HeaderValue::from_static(value));
+    let [nosniff, frame, referrer] = &raclette::__private::SECURITY_HEADERS;
+    let mut missing = [true; 4];
+    for name in headers.keys() {
+        if *name == nosniff.0 {
+            missing[0] = false;
+        } else if *name == frame.0 {
+            missing[1] = false;
+        } else if *name == referrer.0 {
+            missing[2] = false;
+        } else if name == header::CONTENT_SECURITY_POLICY {
+            missing[3] = false;
+        }
     }
-    let page = headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+    if missing == [false; 4] {
+        return;
+    }
+    for ((name, value), missing) in raclette::__private::SECURITY_HEADERS
+        .into_iter()
+        .zip(missing)
+    {
+        if missing {
+            headers.insert(name, value);
+        }
+    }
+    if missing[3] {
+        let policy = if is_page(headers) {
+            content_security_policy().clone()
+        } else {
+            raclette::__private::RESOURCE_POLICY
+        };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
+/// Whether an answer is an HTML page.
+fn is_page(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
         let value = value.as_bytes();
         ["text/html", "application/xhtml+xml"].iter().any(|page| {
             value
                 .get(..page.len())
                 .is_some_and(|start| start.eq_ignore_ascii_case(page.as_bytes()))
         })
-    });
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert_with(|| {
-            if page {
-                content_security_policy().clone()
-            } else {
-                RESOURCE_POLICY
-            }
-        });
+    })
 }
 
 #[cfg(test)]

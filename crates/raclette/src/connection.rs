@@ -1,6 +1,14 @@
-//! The client's connection, for routes that take it over.
+//! The client's connection: its address, and closing it for routes that
+//! take it over.
 
-use std::{fmt, sync::Arc};
+use std::{convert::Infallible, fmt, net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::request::Parts,
+};
+
+use crate::HttpError;
 
 /// Closes the TCP connection a request came on.
 ///
@@ -41,5 +49,62 @@ impl CloseConnection {
 impl fmt::Debug for CloseConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloseConnection").finish_non_exhaustive()
+    }
+}
+
+scoped_tls::scoped_thread_local!(static CLIENT: SocketAddr);
+
+/// The address of the client a request came from: the other end of its TCP
+/// connection (behind a reverse proxy, the proxy's).
+///
+/// An extractor; `Option<ClientAddr>` is `None` where no raclette server
+/// serves the request (a router called directly in a test). The server
+/// hands it to the request while it runs, rather than as axum's
+/// `ConnectInfo` extension, which it does not set: one extension less on
+/// every request.
+///
+/// ```
+/// use raclette::extract::ClientAddr;
+///
+/// async fn whoami(ClientAddr(addr): ClientAddr) -> String {
+///     addr.ip().to_string()
+/// }
+/// # let _ = whoami;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl ClientAddr {
+    /// The address of the client whose request is running, if any.
+    fn current() -> Option<ClientAddr> {
+        CLIENT
+            .is_set()
+            .then(|| CLIENT.with(|addr| ClientAddr(*addr)))
+    }
+
+    /// Runs `f` (a step of a request from `addr`) with `addr` as the
+    /// running request's client (runtime plumbing).
+    pub(crate) fn during<R>(addr: &SocketAddr, f: impl FnOnce() -> R) -> R {
+        CLIENT.set(addr, f)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, HttpError> {
+        ClientAddr::current().ok_or_else(|| {
+            HttpError::internal(
+                "the client's address is only known to requests a raclette server serves",
+            )
+        })
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {
+        Ok(ClientAddr::current())
     }
 }

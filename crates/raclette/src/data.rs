@@ -230,16 +230,17 @@ impl StoredJson {
     /// One item already written as JSON (from [`Collection::get_json`]),
     /// with its version as `ETag`.
     pub fn json_item(item: JsonItem) -> Self {
-        let mut headers = Self::headers();
+        let mut headers = crate::security_headers::json_headers_with_etag();
         let mut digits = itoa::Buffer::new();
         let digits = digits.format(item.version).as_bytes();
         let mut etag = Vec::with_capacity(digits.len() + 2);
         etag.push(b'"');
         etag.extend_from_slice(digits);
         etag.push(b'"');
-        if let Ok(etag) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(etag)) {
-            headers.insert(header::ETAG, etag);
-        }
+        match HeaderValue::from_maybe_shared(axum::body::Bytes::from(etag)) {
+            Ok(etag) => headers.insert(header::ETAG, etag),
+            Err(_) => headers.remove(header::ETAG),
+        };
         StoredJson {
             status: StatusCode::OK,
             body: item.json,
@@ -276,15 +277,9 @@ impl StoredJson {
         }
     }
 
-    /// The content type, with room for the headers the framework adds to
-    /// every answer, so the map is allocated once.
+    /// The content type and the security headers the server would add.
     fn headers() -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(8);
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers
+        crate::security_headers::json_headers()
     }
 
     /// The same answer with another status.
@@ -295,7 +290,9 @@ impl StoredJson {
 }
 
 impl IntoResponse for StoredJson {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        self.headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(self.body.len()));
         let mut response = Response::new(axum::body::Body::from(self.body));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;

@@ -232,8 +232,9 @@ where
                 answer: Some(refusal),
             };
         }
+        // Not in the plugin's span: a handler's code runs when its future is
+        // polled (below); calling it only makes the future.
         let plugin = &self.guard.inner.plugin;
-        let _entered = plugin.span.enter();
         let inner = &mut self.inner;
         match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.call(request)))) {
             Ok(inner) => GuardedFuture::Running {

@@ -69,6 +69,7 @@ mod plugin;
 mod registrar;
 mod routes;
 mod scope;
+mod security_headers;
 mod services;
 
 #[doc(hidden)]
@@ -126,7 +127,8 @@ pub mod http {
 /// [`crate::CurrentUser`], [`crate::Project`], [`crate::Broadcast`] and
 /// [`crate::Service`].
 pub mod extract {
-    pub use axum::extract::{ConnectInfo, Extension, OriginalUri, Path, Query, State};
+    pub use crate::connection::ClientAddr;
+    pub use axum::extract::{Extension, OriginalUri, Path, Query, State};
 }
 
 /// Turning handler results into answers.

@@ -13,8 +13,15 @@ pub use crate::{
     hooks::{Hook, HookFuture, Hooks},
     registrar::{LayerFn, RegistrarSeed},
     scope::PluginScope,
+    security_headers::{FIXED as SECURITY_HEADERS, RESOURCE_POLICY},
     services::ServiceRegistry,
 };
+
+/// Runs `f` (a step of a request from `addr`) with `addr` as what
+/// [`crate::extract::ClientAddr`] gives.
+pub fn with_client_addr<R>(addr: &std::net::SocketAddr, f: impl FnOnce() -> R) -> R {
+    crate::connection::ClientAddr::during(addr, f)
+}
 
 /// The handle that closes a request's connection by running `close`.
 pub fn close_connection(close: impl Fn() + Send + Sync + 'static) -> crate::CloseConnection {

@@ -6,7 +6,12 @@
 //! polls the route, so a request carries no extension for it and reading
 //! it clones nothing.
 
-use std::{collections::BTreeSet, ops::Deref, sync::Arc};
+use std::{
+    any::{Any, TypeId},
+    collections::BTreeSet,
+    ops::Deref,
+    sync::Arc,
+};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 
@@ -29,6 +34,9 @@ struct ScopeInner {
     /// Folders whose services this plugin may use: itself and every
     /// dependency, direct or not.
     allowed: BTreeSet<String>,
+    /// The services it may use, by type: a few, looked up on every
+    /// request that asks for one, so a list beats hashing.
+    usable: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
     broadcaster: BroadcasterSlot,
     events: Events,
     /// The permission that reads each data type of the plugin (the access
@@ -59,11 +67,13 @@ impl PluginScope {
                     .or_insert_with(|| permission.clone());
             }
         }
+        let usable = services.usable_by(&allowed);
         PluginScope {
             inner: Arc::new(ScopeInner {
                 info,
                 services,
                 allowed,
+                usable,
                 broadcaster,
                 events,
                 read_permissions,
@@ -168,6 +178,15 @@ impl<T: Send + Sync + 'static> Service<T> {
     /// The service `T` as `scope` may use it.
     fn of(scope: &PluginScope) -> Result<Self, HttpError> {
         let inner = &scope.inner;
+        let wanted = TypeId::of::<T>();
+        if let Some(value) = inner
+            .usable
+            .iter()
+            .find_map(|(type_id, value)| (*type_id == wanted).then(|| Arc::clone(value)))
+            && let Ok(value) = value.downcast::<T>()
+        {
+            return Ok(Service(value));
+        }
         let plugin = inner.info.folder();
         let service = std::any::type_name::<T>();
         match inner.services.get::<T>() {

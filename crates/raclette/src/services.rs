@@ -48,6 +48,18 @@ impl ServiceRegistry {
         Ok(())
     }
 
+    /// The services whose provider is one of `allowed`, by type.
+    pub(crate) fn usable_by(
+        &self,
+        allowed: &std::collections::BTreeSet<String>,
+    ) -> Vec<(TypeId, Arc<dyn Any + Send + Sync>)> {
+        self.entries
+            .iter()
+            .filter(|(_, entry)| allowed.contains(&entry.provider))
+            .map(|(type_id, entry)| (*type_id, Arc::clone(&entry.value)))
+            .collect()
+    }
+
     /// The service of type `T` and the folder of the plugin providing it.
     pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<(Arc<T>, &str)> {
         let entry = self.entries.get(&TypeId::of::<T>())?;

@@ -1,13 +1,13 @@
 //! The plugin's routes: sign-in, API tokens, users, projects, members,
 //! tags.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use raclette::{
     CurrentUser, DataOperation, HttpError, Json, Project, Routes,
     data::{Collection, DataError, crud},
     events::{AccessEnded, Events},
-    extract::{ConnectInfo, Extension, Path, State},
+    extract::{ClientAddr, Extension, Path, State},
     http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -228,14 +228,14 @@ fn too_many(wait: std::time::Duration) -> Response {
 async fn sign_in(
     State(core): Shared,
     session: Session,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<ClientAddr>,
     Json(body): Json<SignIn>,
 ) -> Result<Json<SessionInfo>, Response> {
     let email = normalize_email(&body.email);
     if email.len() > 254 || body.password.len() > 4 * password::MAX_LENGTH {
         return Err(unauthorized("wrong email or password"));
     }
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let address = peer.map(|ClientAddr(addr)| addr.ip());
     core.limits.attempt(&email, address).map_err(too_many)?;
     let found = core
         .accounts
@@ -397,7 +397,7 @@ async fn change_password(
     user: CurrentUser,
     events: Events,
     session: Session,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<ClientAddr>,
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, Response> {
     let principal = principal_of(&core, &user)
@@ -406,7 +406,7 @@ async fn change_password(
     password::check_policy(&body.new_password)
         .map_err(|m| bad("newPassword", m).into_response())?;
     // Guessing the current password counts like guessing at sign-in.
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let address = peer.map(|ClientAddr(addr)| addr.ip());
     core.limits
         .attempt(&principal.record.email, address)
         .map_err(too_many)?;
