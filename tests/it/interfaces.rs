@@ -12,7 +12,7 @@ use raclette::{
     Broadcast, BroadcastMessage, Broadcaster, CurrentUser, DataOperation, HttpError, Identified,
     IdentifyRequests, Json, Plugin, Project, Registrar, Routes, Service, User,
     events::Events,
-    extract::Path,
+    extract::{ClientAddr, Path},
     http::{Method, Request, StatusCode},
     middleware::map_request,
     response::IntoResponse,
@@ -20,6 +20,7 @@ use raclette::{
 use raclette_runtime::RunningApp;
 use raclette_tests::{TempApp, call, start};
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 /// A broadcaster that keeps what it is given.
 #[derive(Clone, Default)]
@@ -734,4 +735,66 @@ async fn request_identifiers_run_before_routing_in_dependency_order_and_may_answ
         (200, json!(3))
     );
     server.shutdown().await.unwrap();
+}
+
+async fn client_ip(ClientAddr(addr): ClientAddr) -> Json<String> {
+    Json(addr.ip().to_string())
+}
+
+async fn maybe_client_ip(addr: Option<ClientAddr>) -> Json<Option<String>> {
+    Json(addr.map(|ClientAddr(addr)| addr.ip().to_string()))
+}
+
+#[tokio::test]
+async fn routes_the_server_serves_know_the_client_address_and_others_say_so() {
+    let app = fixture();
+    let plugins = || {
+        app.app()
+            .plugin("acme__live", |_: &mut Registrar| Ok(()))
+            .plugin("acme__notes", |app: &mut Registrar| {
+                app.routes(
+                    Routes::new()
+                        .get("/ip", client_ip)
+                        .get("/maybe-ip", maybe_client_ip),
+                )?;
+                Ok(())
+            })
+            .plugin("acme__stranger", stranger)
+    };
+    let server = start(plugins()).await;
+    for path in ["/plugin/acme/notes/ip", "/plugin/acme/notes/maybe-ip"] {
+        let answer = call(&server, "GET", path, None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        assert_eq!(answer.json, json!("127.0.0.1"), "{path}");
+    }
+    server.shutdown().await.unwrap();
+
+    // The app's router called without the server: no client.
+    let router = plugins().build().await.unwrap().router();
+    let get = |path: &str| {
+        Request::get(path)
+            .header("host", "localhost")
+            .body(raclette::Body::empty())
+            .unwrap()
+    };
+    let maybe = router
+        .clone()
+        .oneshot(get("/plugin/acme/notes/maybe-ip"))
+        .await
+        .unwrap();
+    assert_eq!(maybe.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(maybe.into_body(), 1024).await.unwrap();
+    assert_eq!(&body[..], b"null");
+    let missing = router.oneshot(get("/plugin/acme/notes/ip")).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = axum::body::to_bytes(missing.into_body(), 1024)
+        .await
+        .unwrap();
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("client's address")),
+        "{error}"
+    );
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::{
     Context, DataError, Item, ItemRef, JsonItem, JsonPage, ListQuery, Page, Store, StoredItem,
     item::FRAMEWORK_FIELDS,
-    meta::{Meta, check_id},
+    meta::{Meta, canonical_id, check_id},
     sql::{Dialect, Statements},
     store::JsonArray,
     write::{Write, WriteKind, Written},
@@ -237,13 +237,13 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Collection<T> {
         id: &str,
         map: fn(ItemRef<'_>) -> R,
     ) -> Result<R, DataError> {
-        let id = check_id(id, "_id")?;
+        let id = canonical_id(id, "_id")?;
         self.store
             .get(&self.meta, ctx, &id, map)
             .await?
             .ok_or_else(|| DataError::NotFound {
                 type_name: self.meta.type_name.clone(),
-                id,
+                id: id.into_owned(),
             })
     }
 

@@ -1,6 +1,6 @@
 //! What the store knows of a collection, without its Rust type.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use serde_json::{Map, Value};
 
@@ -249,10 +249,21 @@ pub(crate) fn has_nul(value: &Value) -> bool {
 /// Checks an item id before any query: a UUID, returned hyphenated and in
 /// lower case.
 pub fn check_id(id: &str, what: &str) -> Result<String, DataError> {
+    canonical_id(id, what).map(Cow::into_owned)
+}
+
+/// [`check_id`], borrowing `id` when it already is in that form (as ids the
+/// framework hands out are).
+pub(crate) fn canonical_id<'a>(id: &'a str, what: &str) -> Result<Cow<'a, str>, DataError> {
     match uuid::Uuid::try_parse(id) {
         Ok(uuid) => {
             let mut buffer = uuid::Uuid::encode_buffer();
-            Ok(uuid.hyphenated().encode_lower(&mut buffer).to_owned())
+            let canonical = uuid.hyphenated().encode_lower(&mut buffer);
+            Ok(if canonical == id {
+                Cow::Borrowed(id)
+            } else {
+                Cow::Owned(canonical.to_owned())
+            })
         }
         Err(_) => {
             let shown: String = id

@@ -100,16 +100,16 @@ impl HostPolicy {
 /// The usual loopback `Host` values (`127.0.0.1:8081`, `localhost`, …),
 /// recognised without parsing: most requests of a local server carry one.
 fn is_plain_loopback(authority: &[u8]) -> bool {
-    let host = match authority.iter().rposition(|&b| b == b':') {
-        Some(colon)
-            if (2..=6).contains(&(authority.len() - colon))
-                && authority[colon + 1..].iter().all(u8::is_ascii_digit) =>
-        {
-            &authority[..colon]
+    let port = [b"127.0.0.1".as_slice(), b"localhost", b"[::1]"]
+        .into_iter()
+        .find_map(|host| authority.strip_prefix(host));
+    match port {
+        Some([]) => true,
+        Some([b':', digits @ ..]) => {
+            (1..=5).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
         }
-        _ => authority,
-    };
-    matches!(host, b"127.0.0.1" | b"localhost" | b"[::1]")
+        _ => false,
+    }
 }
 
 /// The host of an authority (`Host` header value) without port, userinfo
@@ -243,6 +243,31 @@ mod tests {
             .body(())
             .unwrap();
         policy.check(&request).map_err(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn plain_loopback_hosts_are_known_by_their_bytes_alone() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:8081",
+            "localhost",
+            "localhost:1",
+            "[::1]:65535",
+        ] {
+            assert!(is_plain_loopback(host.as_bytes()), "{host}");
+        }
+        for host in [
+            "127.0.0.1:",
+            "127.0.0.1:123456",
+            "127.0.0.10",
+            "localhost.evil.example",
+            "localhost:80x",
+            "[::1]x",
+            "evil.example",
+            "",
+        ] {
+            assert!(!is_plain_loopback(host.as_bytes()), "{host}");
+        }
     }
 
     #[test]

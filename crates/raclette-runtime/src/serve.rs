@@ -622,7 +622,12 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         // A route that takes the connection over closes it when it is done.
-        if request.headers().contains_key(axum::http::header::UPGRADE) {
+        // (hyper marks a request that may upgrade with `OnUpgrade`.)
+        if request
+            .extensions()
+            .get::<hyper::upgrade::OnUpgrade>()
+            .is_some()
+        {
             request.extensions_mut().insert(self.conn.closer());
         }
         let in_flight = InFlight::start(self.conn.clone());
