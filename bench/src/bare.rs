@@ -3,6 +3,13 @@
 //! (rusqlite or sqlx's PostgreSQL driver, prepared statements, no
 //! framework), on the same table layout, and write the same JSON.
 //!
+//! On the app's paths the ceiling answers what raclette answers, header for
+//! header: the security headers the framework puts on every answer, and an
+//! item's version as `ETag`, from a header map built once and cloned per
+//! answer (the cheapest way known, and raclette's). The same routes under
+//! `/minimal` answer only the content type, the ceiling of an answer
+//! without them.
+//!
 //! SQLite writes commit one by one on one connection with
 //! `synchronous = FULL`, as a hand-written handler would.
 
@@ -15,7 +22,7 @@ use axum::{
     Router,
     body::Bytes,
     extract::{Path as UrlPath, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -102,15 +109,88 @@ pub(crate) async fn router(url: &str) -> Result<Router, String> {
         .map_err(|e| e.to_string())?;
         Db::Postgres(pool)
     };
-    Ok(Router::new()
-        .route("/plugin/pacifico/todo/todo/all", get(all))
-        .route("/plugin/pacifico/todo/todo/{id}", get(one))
-        .route("/plugin/pacifico/todo/todo", post(create))
+    let routes = |prefix: &str, minimal: bool| {
+        let all = if minimal {
+            get(all::<true>)
+        } else {
+            get(all::<false>)
+        };
+        let one = if minimal {
+            get(one::<true>)
+        } else {
+            get(one::<false>)
+        };
+        let create = if minimal {
+            post(create::<true>)
+        } else {
+            post(create::<false>)
+        };
+        Router::new()
+            .route(&format!("{prefix}/todo/all"), all)
+            .route(&format!("{prefix}/todo/{{id}}"), one)
+            .route(&format!("{prefix}/todo"), create)
+    };
+    Ok(routes(SAME_PREFIX, false)
+        .merge(routes(MINIMAL_PREFIX, true))
         .with_state(db))
 }
 
-fn json(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// Where the ceiling answers as raclette does.
+pub(crate) const SAME_PREFIX: &str = "/plugin/pacifico/todo";
+/// Where it answers with the content type alone.
+pub(crate) const MINIMAL_PREFIX: &str = "/minimal";
+
+/// A JSON answer: with the content type alone when `MINIMAL`, else with
+/// the headers raclette's answer has (and `ETag` for an item's `version`).
+fn json<const MINIMAL: bool>(status: StatusCode, body: Vec<u8>, version: Option<i64>) -> Response {
+    if MINIMAL {
+        return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
+    let mut headers = match version {
+        Some(_) => ITEM_HEADERS.clone(),
+        None => PAGE_HEADERS.clone(),
+    };
+    if let Some(version) = version {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(version).as_bytes();
+        let mut etag = Vec::with_capacity(digits.len() + 2);
+        etag.push(b'"');
+        etag.extend_from_slice(digits);
+        etag.push(b'"');
+        let etag = HeaderValue::from_maybe_shared(Bytes::from(etag)).expect("digits");
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The headers of raclette's answers, built once and cloned for each
+/// answer, the cheapest way known to send them (as raclette does), with
+/// room for the values set per answer.
+static ITEM_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| headers(true));
+static PAGE_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| headers(false));
+
+fn headers(item: bool) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    for (name, value) in raclette::__private::SECURITY_HEADERS {
+        headers.insert(name, value);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        raclette::__private::RESOURCE_POLICY,
+    );
+    if item {
+        headers.insert(header::ETAG, HeaderValue::from_static("\"0\""));
+    }
+    headers
 }
 
 fn fail(e: impl std::fmt::Display) -> String {
@@ -227,7 +307,7 @@ impl Array {
     }
 }
 
-async fn all(State(db): State<Db>) -> Response {
+async fn all<const MINIMAL: bool>(State(db): State<Db>) -> Response {
     let body = match db {
         Db::Sqlite(db) => db
             .read(|conn| {
@@ -264,12 +344,12 @@ async fn all(State(db): State<Db>) -> Response {
         }
     };
     match body {
-        Ok(body) => json(StatusCode::OK, body),
+        Ok(body) => json::<MINIMAL>(StatusCode::OK, body, None),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
-async fn one(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
+async fn one<const MINIMAL: bool>(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
     if uuid::Uuid::try_parse(&id).is_err() {
         return (StatusCode::BAD_REQUEST, "not an id").into_response();
     }
@@ -277,10 +357,8 @@ async fn one(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
         Db::Sqlite(db) => db
             .read(|conn| {
                 let mut stmt = conn.prepare_cached(&SQLITE_ONE)?;
-                stmt.query_row((&id, PROJECT), |row| {
-                    Ok(JsonItem::of(sqlite_item(row)?).json)
-                })
-                .optional()
+                stmt.query_row((&id, PROJECT), |row| Ok(JsonItem::of(sqlite_item(row)?)))
+                    .optional()
             })
             .map_err(fail),
         Db::Postgres(pool) => match sqlx::query(sqlx::AssertSqlSafe(PG_ONE.as_str()))
@@ -291,20 +369,20 @@ async fn one(State(db): State<Db>, UrlPath(id): UrlPath<String>) -> Response {
         {
             Ok(row) => row
                 .as_ref()
-                .map(|row| pg_item(row).map(|item| JsonItem::of(item).json))
+                .map(|row| pg_item(row).map(JsonItem::of))
                 .transpose()
                 .map_err(fail),
             Err(e) => Err(fail(e)),
         },
     };
     match body {
-        Ok(Some(body)) => json(StatusCode::OK, body),
+        Ok(Some(item)) => json::<MINIMAL>(StatusCode::OK, item.json, Some(item.version)),
         Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
-async fn create(State(db): State<Db>, body: Bytes) -> Response {
+async fn create<const MINIMAL: bool>(State(db): State<Db>, body: Bytes) -> Response {
     let todo: NewTodo = match serde_json::from_slice(&body) {
         Ok(todo) => todo,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
@@ -353,7 +431,11 @@ async fn create(State(db): State<Db>, body: Bytes) -> Response {
         .map_err(fail),
     };
     match stored {
-        Ok(()) => json(StatusCode::CREATED, item.to_json().into_bytes()),
+        Ok(()) => json::<MINIMAL>(
+            StatusCode::CREATED,
+            item.to_json().into_bytes(),
+            Some(item.version),
+        ),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }

@@ -10,10 +10,12 @@ use std::{
     time::Duration,
 };
 
+use hyper::body::Bytes;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{
     Settings,
+    bare::{MINIMAL_PREFIX, SAME_PREFIX},
     load::{self, LoadResult, RequestFn},
     report::{Report, ms},
 };
@@ -197,31 +199,64 @@ pub(crate) async fn seed_todos(
     Ok(ids)
 }
 
-fn todo_requests(ids: Arc<Vec<String>>) -> Vec<(&'static str, RequestFn)> {
+/// The measured todo requests, on the routes under `prefix`.
+fn todo_requests(prefix: &'static str, ids: Arc<Vec<String>>) -> Vec<(&'static str, RequestFn)> {
     vec![
         (
             "GET /todo/all (100 todos)",
-            Arc::new(|_| load::get("/plugin/pacifico/todo/todo/all")),
+            Arc::new(move |_| load::get(&format!("{prefix}/todo/all"))),
         ),
         (
             "GET /todo/:_id",
-            Arc::new(move |n| {
-                load::get(&format!(
-                    "/plugin/pacifico/todo/todo/{}",
-                    ids[n as usize % ids.len()]
-                ))
-            }),
+            Arc::new(move |n| load::get(&format!("{prefix}/todo/{}", ids[n as usize % ids.len()]))),
         ),
         (
             "POST /todo",
-            Arc::new(|n| {
+            Arc::new(move |n| {
                 load::post_json(
-                    "/plugin/pacifico/todo/todo",
+                    &format!("{prefix}/todo"),
                     &serde_json::json!({ "name": format!("load {n}") }),
                 )
             }),
         ),
     ]
+}
+
+/// Checks that the ceiling answers a read with the same status, headers
+/// (but `date`) and JSON fields as raclette, so that both send the same
+/// bytes but for the values.
+async fn same_answers(raclette: &Server, ceiling: &Server, path: &str) -> Result<(), String> {
+    let shape = |(status, headers, body): (u16, hyper::HeaderMap, Bytes)| {
+        let mut names: Vec<String> = headers
+            .keys()
+            .filter(|name| *name != hyper::header::DATE)
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        let fields = |value: &serde_json::Value| -> Vec<String> {
+            let item = value
+                .as_array()
+                .and_then(|items| items.first())
+                .unwrap_or(value);
+            let mut keys: Vec<String> = item
+                .as_object()
+                .map(|object| object.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort();
+            keys
+        };
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        (status, names, fields(&body))
+    };
+    let ours = shape(load::once_with_headers(raclette.addr, load::get(path)).await?);
+    let theirs = shape(load::once_with_headers(ceiling.addr, load::get(path)).await?);
+    if ours == theirs {
+        Ok(())
+    } else {
+        Err(format!(
+            "the ceiling does not answer `{path}` as raclette does:\n  raclette {ours:?}\n  ceiling  {theirs:?}"
+        ))
+    }
 }
 
 pub(crate) fn describe(result: &LoadResult) -> String {
@@ -360,30 +395,50 @@ async fn todo_section(
     };
     let ids = Arc::new(seed_todos(raclette_server.addr, 100, &[]).await?);
     seed_todos(bare_server.addr, 100, &[]).await?;
-    let mut raclette = Vec::new();
-    let mut bare = Vec::new();
-    let mut names = Vec::new();
-    for (name, make) in todo_requests(ids.clone()) {
-        let [r, b]: [LoadResult; 2] = interleaved(
-            &[(&raclette_server, make.clone()), (&bare_server, make)],
+    for path in [
+        format!("{SAME_PREFIX}/todo/all"),
+        format!("{SAME_PREFIX}/todo/{}", ids[0]),
+    ] {
+        same_answers(&raclette_server, &bare_server, &path).await?;
+    }
+    let mut measured = Vec::new();
+    let requests = todo_requests(SAME_PREFIX, ids.clone())
+        .into_iter()
+        .zip(todo_requests(MINIMAL_PREFIX, ids.clone()));
+    for ((name, make), (_, minimal)) in requests {
+        let [r, b, m]: [LoadResult; 3] = interleaved(
+            &[
+                (&raclette_server, make.clone()),
+                (&bare_server, make),
+                (&bare_server, minimal),
+            ],
             settings,
         )
         .await?
         .try_into()
-        .map_err(|_| "two results")?;
-        raclette.push(r);
-        bare.push(b);
-        names.push(name);
+        .map_err(|_| "three results")?;
+        measured.push((name, r, b, m));
     }
     let rss = raclette_server.peak_memory_mib();
-    for ((name, r), b) in names.iter().zip(&raclette).zip(&bare) {
+    for (name, r, b, m) in &measured {
         let ratio = r.requests_per_second / b.requests_per_second;
+        let minimal_ratio = r.requests_per_second / m.requests_per_second;
         report.line(section, format!("{name}  raclette"), describe(r));
         report.line(section, format!("{name}  ceiling"), describe(b));
         report.line(
             section,
+            format!("{name}  ceiling, minimal answer"),
+            describe(m),
+        );
+        report.line(
+            section,
             format!("{name}  raclette / ceiling"),
             format!("{:.1} %", ratio * 100.0),
+        );
+        report.line(
+            section,
+            format!("{name}  raclette / minimal ceiling"),
+            format!("{:.1} %", minimal_ratio * 100.0),
         );
         let key = name
             .split_whitespace()
@@ -401,6 +456,14 @@ async fn todo_section(
             b.p99.as_secs_f64() * 1000.0,
         );
         report.value(format!("{db} {key} raclette/ceiling"), ratio);
+        report.value(
+            format!("{db} {key} minimal ceiling req/s"),
+            m.requests_per_second,
+        );
+        report.value(
+            format!("{db} {key} raclette/minimal ceiling"),
+            minimal_ratio,
+        );
     }
     if let Some(rss) = rss {
         report.line(

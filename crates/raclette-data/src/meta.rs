@@ -279,3 +279,33 @@ pub(crate) fn canonical_id<'a>(id: &'a str, what: &str) -> Result<Cow<'a, str>, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked_and_given_in_canonical_form() {
+        let id = "0000002a-0000-4000-8000-00000000002a";
+        assert!(matches!(canonical_id(id, "_id"), Ok(Cow::Borrowed(same)) if same == id));
+        for other in [
+            "0000002A-0000-4000-8000-00000000002A",
+            "0000002a00004000800000000000002a",
+            "{0000002a-0000-4000-8000-00000000002a}",
+        ] {
+            assert_eq!(check_id(other, "_id").unwrap(), id, "{other}");
+        }
+        for bad in [
+            "",
+            "\0",
+            "0000002g-0000-4000-8000-00000000002a",
+            "0000002a-0000-4000-8000-00000000002a0",
+            "0000002a_0000-4000-8000-00000000002a",
+        ] {
+            assert!(
+                matches!(check_id(bad, "_id"), Err(DataError::Invalid { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

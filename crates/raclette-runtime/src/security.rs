@@ -51,9 +51,11 @@ impl HostPolicy {
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), HttpError> {
         // Two Host headers are a malformed request (RFC 9112 §3.2), whatever
         // the policy: proxies disagree on which one counts.
-        let mut hosts = request.headers().get_all(header::HOST).iter();
-        let host = hosts.next();
-        if hosts.next().is_some() {
+        let headers = request.headers();
+        // (A header given twice makes more values than names.)
+        if headers.len() != headers.keys_len()
+            && headers.get_all(header::HOST).iter().nth(1).is_some()
+        {
             return Err(HttpError::bad_request(
                 "the request has more than one Host header",
             ));
@@ -61,7 +63,7 @@ impl HostPolicy {
         if self.any_host {
             return Ok(());
         }
-        if let Some(value) = host
+        if let Some(value) = headers.get(header::HOST)
             && !is_plain_loopback(value.as_bytes())
         {
             let text = value
@@ -177,19 +179,24 @@ pub(crate) fn content_security_policy() -> &'static HeaderValue {
 pub(crate) fn add_headers(headers: &mut HeaderMap) {
     let [nosniff, frame, referrer] = &raclette::__private::SECURITY_HEADERS;
     let mut missing = [true; 4];
+    let mut found = 0;
     for name in headers.keys() {
-        if *name == nosniff.0 {
-            missing[0] = false;
+        let at = if *name == nosniff.0 {
+            0
         } else if *name == frame.0 {
-            missing[1] = false;
+            1
         } else if *name == referrer.0 {
-            missing[2] = false;
+            2
         } else if name == header::CONTENT_SECURITY_POLICY {
-            missing[3] = false;
+            3
+        } else {
+            continue;
+        };
+        found += usize::from(missing[at]);
+        missing[at] = false;
+        if found == missing.len() {
+            return;
         }
-    }
-    if missing == [false; 4] {
-        return;
     }
     for ((name, value), missing) in raclette::__private::SECURITY_HEADERS
         .into_iter()
@@ -243,6 +250,34 @@ mod tests {
             .body(())
             .unwrap();
         policy.check(&request).map_err(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn two_host_headers_are_refused_whatever_the_policy() {
+        for policy in [
+            policy(&[], "127.0.0.1:8081"),
+            policy(&["*"], "127.0.0.1:8081"),
+        ] {
+            let request = Request::builder()
+                .uri("/")
+                .header(header::ACCEPT, "*/*")
+                .header(header::ACCEPT, "text/html")
+                .header(header::HOST, "localhost")
+                .header(header::HOST, "evil.example")
+                .body(())
+                .unwrap();
+            let refusal = policy.check(&request).unwrap_err();
+            assert_eq!(refusal.status(), StatusCode::BAD_REQUEST);
+            // A header given twice that is not Host is no reason to refuse.
+            let request = Request::builder()
+                .uri("/")
+                .header(header::ACCEPT, "*/*")
+                .header(header::ACCEPT, "text/html")
+                .header(header::HOST, "localhost")
+                .body(())
+                .unwrap();
+            assert!(policy.check(&request).is_ok());
+        }
     }
 
     #[test]

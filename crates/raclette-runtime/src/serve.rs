@@ -36,8 +36,8 @@ use std::{
     net::SocketAddr,
     pin::Pin,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        Arc,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll, ready},
     time::Duration,
@@ -291,6 +291,9 @@ async fn connection(
         };
         timer.as_mut().reset(next_check);
         tokio::select! {
+            // The connection first, in a fixed order: no random pick per
+            // wake-up.
+            biased;
             result = conn.as_mut() => {
                 if let Err(err) = result {
                     tracing::debug!(%peer, error = %err, "connection ended with an error");
@@ -310,8 +313,24 @@ async fn connection(
 }
 
 /// Where a connection is between requests, for its deadlines.
+///
+/// Only the connection's own task touches it (its reads, writes and
+/// requests; after an upgrade, the task that took the connection over), so
+/// relaxed atomics stand in for a lock. Times are kept as nanoseconds
+/// since `accepted`, plus one, with 0 for none.
 struct ConnState {
-    phase: Mutex<Phase>,
+    accepted: Instant,
+    /// Requests dispatched whose answer is not yet sent.
+    in_flight: AtomicUsize,
+    /// Whether a request was dispatched yet.
+    served_any: AtomicBool,
+    /// When the last answer was sent.
+    idle_since: AtomicU64,
+    /// When the first byte of the next request arrived, if it did.
+    header_started: AtomicU64,
+    /// Since when the network has taken none of what the server is sending,
+    /// if it is waiting.
+    write_blocked_since: AtomicU64,
     /// A [`raclette::CloseConnection`] was handed out: reads look at
     /// `closing` and leave their waker in `read_waker`.
     closable: AtomicBool,
@@ -321,58 +340,55 @@ struct ConnState {
     write_waker: AtomicWaker,
 }
 
-struct Phase {
-    accepted: Instant,
-    /// Requests dispatched whose answer is not yet sent.
-    in_flight: usize,
-    /// Requests dispatched so far.
-    served: u64,
-    /// When the last answer was sent.
-    idle_since: Instant,
-    /// When the first byte of the next request arrived, if it did.
-    header_started: Option<Instant>,
-    /// Since when the network has taken none of what the server is sending,
-    /// if it is waiting.
-    write_blocked_since: Option<Instant>,
-}
+/// A time slot of [`ConnState`] that holds none.
+const NONE: u64 = 0;
 
 impl ConnState {
     fn new() -> ConnState {
-        let now = Instant::now();
         ConnState {
+            accepted: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            served_any: AtomicBool::new(false),
+            idle_since: AtomicU64::new(1),
+            header_started: AtomicU64::new(NONE),
+            write_blocked_since: AtomicU64::new(NONE),
             closable: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             read_waker: AtomicWaker::new(),
             write_waker: AtomicWaker::new(),
-            phase: Mutex::new(Phase {
-                accepted: now,
-                in_flight: 0,
-                served: 0,
-                idle_since: now,
-                header_started: None,
-                write_blocked_since: None,
-            }),
         }
     }
 
-    fn phase(&self) -> MutexGuard<'_, Phase> {
-        self.phase.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Now, as a time slot holds it.
+    fn now(&self) -> u64 {
+        let since = Instant::now().saturating_duration_since(self.accepted);
+        u64::try_from(since.as_nanos())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
+
+    /// The time in `slot`, if any.
+    fn time(&self, slot: &AtomicU64) -> Option<Instant> {
+        match slot.load(Ordering::Relaxed) {
+            NONE => None,
+            n => Some(self.accepted + Duration::from_nanos(n - 1)),
+        }
     }
 
     /// When the connection is to be closed: none while a request is in
     /// flight, unless its client stopped reading the answer.
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
-        let phase = self.phase();
-        if let Some(blocked) = phase.write_blocked_since {
+        if let Some(blocked) = self.time(&self.write_blocked_since) {
             Some(blocked + limits.send_timeout)
-        } else if phase.in_flight > 0 {
+        } else if self.in_flight.load(Ordering::Relaxed) > 0 {
             None
-        } else if phase.served == 0 {
-            Some(phase.accepted + limits.header_read_timeout)
-        } else if let Some(started) = phase.header_started {
+        } else if !self.served_any.load(Ordering::Relaxed) {
+            Some(self.accepted + limits.header_read_timeout)
+        } else if let Some(started) = self.time(&self.header_started) {
             Some(started + limits.header_read_timeout)
         } else {
-            Some(phase.idle_since + limits.keep_alive_timeout)
+            self.time(&self.idle_since)
+                .map(|idle| idle + limits.keep_alive_timeout)
         }
     }
 
@@ -401,46 +417,43 @@ impl ConnState {
 
     /// No request in flight, none begun, and nothing left to send.
     fn is_quiet(&self) -> bool {
-        let phase = self.phase();
-        phase.in_flight == 0
-            && phase.header_started.is_none()
-            && phase.write_blocked_since.is_none()
+        self.in_flight.load(Ordering::Relaxed) == 0
+            && self.header_started.load(Ordering::Relaxed) == NONE
+            && self.write_blocked_since.load(Ordering::Relaxed) == NONE
     }
 
     /// The network stopped taking what the server sends.
     fn write_blocked(&self) {
-        self.phase().write_blocked_since = Some(Instant::now());
+        self.write_blocked_since
+            .store(self.now(), Ordering::Relaxed);
     }
 
     /// The network took some of what was waiting: the client is reading.
     /// An answer finished while it was waiting counts as sent from now on.
     fn write_unblocked(&self) {
-        let mut phase = self.phase();
-        phase.write_blocked_since = None;
-        if phase.in_flight == 0 {
-            phase.idle_since = Instant::now();
+        self.write_blocked_since.store(NONE, Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            self.idle_since.store(self.now(), Ordering::Relaxed);
         }
     }
 
     fn bytes_read(&self) {
-        let mut phase = self.phase();
-        if phase.in_flight == 0 && phase.header_started.is_none() {
-            phase.header_started = Some(Instant::now());
+        if self.in_flight.load(Ordering::Relaxed) == 0
+            && self.header_started.load(Ordering::Relaxed) == NONE
+        {
+            self.header_started.store(self.now(), Ordering::Relaxed);
         }
     }
 
     fn request_started(&self) {
-        let mut phase = self.phase();
-        phase.in_flight += 1;
-        phase.served += 1;
-        phase.header_started = None;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.served_any.store(true, Ordering::Relaxed);
+        self.header_started.store(NONE, Ordering::Relaxed);
     }
 
     fn request_finished(&self) {
-        let mut phase = self.phase();
-        phase.in_flight -= 1;
-        if phase.in_flight == 0 {
-            phase.idle_since = Instant::now();
+        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.idle_since.store(self.now(), Ordering::Relaxed);
         }
     }
 }

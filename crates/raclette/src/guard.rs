@@ -1,9 +1,10 @@
 //! The guard around every route of a plugin: who may call it, the plugin's
 //! span and scope, and panic recovery.
 //!
-//! The guard wraps each handler directly (axum's `Handler::layer`), not the
+//! The guard wraps each handler directly, as a handler itself, not the
 //! plugin's router: every router-level layer costs a boxed service clone and
-//! a larger future on every request, a handler-level one costs neither.
+//! a larger future on every request, and even a handler-level tower layer
+//! costs a service, a oneshot and a mapped future.
 //! Access is checked before the handler runs and before its body is read:
 //! a route is public, needs a signed-in user (the default), or needs a
 //! permission in the request's project.
@@ -14,7 +15,6 @@
 
 use std::{
     any::Any,
-    convert::Infallible,
     future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
@@ -24,11 +24,10 @@ use std::{
 
 use axum::{
     body::Body,
+    handler::Handler,
     http::{Request, Response, StatusCode},
     response::IntoResponse,
 };
-use tower_layer::Layer;
-use tower_service::Service;
 use tracing::Span;
 use wildmatch::WildMatch;
 
@@ -196,37 +195,34 @@ impl RouteGuard {
     }
 }
 
-impl<S> Layer<S> for RouteGuard {
-    type Service = GuardedRoute<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GuardedRoute {
-            inner,
-            guard: self.clone(),
+impl RouteGuard {
+    /// `handler` behind this guard.
+    pub(crate) fn guard<H>(self, handler: H) -> GuardedHandler<H> {
+        GuardedHandler {
+            handler,
+            guard: self,
         }
     }
 }
 
-/// A route's handler behind its [`RouteGuard`].
+/// A route's handler behind its [`RouteGuard`]: itself a handler, so that a
+/// request reaches the plugin's handler without a tower layer's service,
+/// oneshot and mapped future in between.
 #[derive(Clone)]
-pub(crate) struct GuardedRoute<S> {
-    inner: S,
+pub(crate) struct GuardedHandler<H> {
+    handler: H,
     guard: RouteGuard,
 }
 
-impl<S> Service<Request<Body>> for GuardedRoute<S>
+impl<H, T, S> Handler<T, S> for GuardedHandler<H>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>,
+    H: Handler<T, S>,
+    T: 'static,
+    S: Send + 'static,
 {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = GuardedFuture<S::Future>;
+    type Future = GuardedFuture<H::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(self, request: Request<Body>, state: S) -> Self::Future {
         if let Some(refusal) = self.guard.refusal(&request) {
             return GuardedFuture::Done {
                 answer: Some(refusal),
@@ -235,8 +231,8 @@ where
         // Not in the plugin's span: a handler's code runs when its future is
         // polled (below); calling it only makes the future.
         let plugin = &self.guard.inner.plugin;
-        let inner = &mut self.inner;
-        match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.call(request)))) {
+        let handler = self.handler;
+        match plugin.run(|| catch_unwind(AssertUnwindSafe(|| handler.call(request, state)))) {
             Ok(inner) => GuardedFuture::Running {
                 inner,
                 plugin: plugin.clone(),
@@ -249,7 +245,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`GuardedRoute`].
+    /// The future of [`GuardedHandler`].
     #[project = GuardedProjection]
     pub(crate) enum GuardedFuture<F> {
         /// The handler's future, polled inside the plugin's span.
@@ -261,9 +257,9 @@ pin_project_lite::pin_project! {
 
 impl<F> Future for GuardedFuture<F>
 where
-    F: Future<Output = Result<Response<Body>, Infallible>>,
+    F: Future<Output = Response<Body>>,
 {
-    type Output = Result<Response<Body>, Infallible>;
+    type Output = Response<Body>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
@@ -271,14 +267,12 @@ where
                 let _entered = plugin.span.enter();
                 match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))) {
                     Ok(poll) => poll,
-                    Err(panic) => Poll::Ready(Ok(plugin.panic_response(&*panic))),
+                    Err(panic) => Poll::Ready(plugin.panic_response(&*panic)),
                 }
             }
-            GuardedProjection::Done { answer } => {
-                Poll::Ready(Ok(answer.take().unwrap_or_else(|| {
-                    HttpError::internal("a route's answer was asked for twice").into_response()
-                })))
-            }
+            GuardedProjection::Done { answer } => Poll::Ready(answer.take().unwrap_or_else(|| {
+                HttpError::internal("a route's answer was asked for twice").into_response()
+            })),
         }
     }
 }

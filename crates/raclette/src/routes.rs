@@ -185,8 +185,8 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
             .filter(|op| op.kind != OperationKind::Read && !op.events.is_empty())
             .map(|op| DataOperationLayer::new(op.clone()));
         let build: BuildRoute<S> = Box::new(move |guard| match broadcast {
-            Some(broadcast) => on(filter, handler.layer(broadcast).layer(guard)),
-            None => on(filter, handler.layer(guard)),
+            Some(broadcast) => on(filter, guard.guard(handler.layer(broadcast))),
+            None => on(filter, guard.guard(handler)),
         });
         self.entries.push((axum_path, build));
         self.infos.push(RouteInfo {
