@@ -713,13 +713,12 @@ impl RequestFuture {
                 })
             })
         };
-        future.stage = raclette::__private::with_client_addr(&peer, || {
-            match shared.identifiers.identify_now(request) {
-                Identified::Ready(request) => Stage::Routing(future.router.call(request)),
-                Identified::Answered(answer) => future.answered(answer),
-                Identified::Later(identifying) => Stage::Identifying(identifying),
-            }
-        });
+        let _client = raclette::__private::enter_client(peer);
+        future.stage = match shared.identifiers.identify_now(request) {
+            Identified::Ready(request) => Stage::Routing(future.router.call(request)),
+            Identified::Answered(answer) => future.answered(answer),
+            Identified::Later(identifying) => Stage::Identifying(identifying),
+        };
         future
     }
 
@@ -743,15 +742,7 @@ impl Future for RequestFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let peer = this.peer;
-        raclette::__private::with_client_addr(&peer, || this.step(cx))
-    }
-}
-
-impl RequestFuture {
-    /// Takes the request as far as it goes without waiting.
-    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response<TrackedBody>, Infallible>> {
-        let this = self;
+        let _client = raclette::__private::enter_client(this.peer);
         loop {
             this.stage = match &mut this.stage {
                 Stage::Identifying(identifying) => match ready!(identifying.as_mut().poll(cx)) {

@@ -1,7 +1,7 @@
 //! The client's connection: its address, and closing it for routes that
 //! take it over.
 
-use std::{convert::Infallible, fmt, net::SocketAddr, sync::Arc};
+use std::{cell::Cell, convert::Infallible, fmt, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
@@ -52,7 +52,10 @@ impl fmt::Debug for CloseConnection {
     }
 }
 
-scoped_tls::scoped_thread_local!(static CLIENT: SocketAddr);
+thread_local! {
+    /// The client of the request running on this thread, if any.
+    static CLIENT: Cell<Option<SocketAddr>> = const { Cell::new(None) };
+}
 
 /// The address of the client a request came from: the other end of its TCP
 /// connection (behind a reverse proxy, the proxy's).
@@ -77,15 +80,25 @@ pub struct ClientAddr(pub SocketAddr);
 impl ClientAddr {
     /// The address of the client whose request is running, if any.
     fn current() -> Option<ClientAddr> {
-        CLIENT
-            .is_set()
-            .then(|| CLIENT.with(|addr| ClientAddr(*addr)))
+        CLIENT.get().map(ClientAddr)
     }
 
-    /// Runs `f` (a step of a request from `addr`) with `addr` as the
-    /// running request's client (runtime plumbing).
-    pub(crate) fn during<R>(addr: &SocketAddr, f: impl FnOnce() -> R) -> R {
-        CLIENT.set(addr, f)
+    /// Makes `addr` the running request's client until the returned guard
+    /// is dropped (runtime plumbing: the server enters it around each step
+    /// of a request, on the thread that runs it).
+    pub(crate) fn enter(addr: SocketAddr) -> ClientScope {
+        ClientScope(CLIENT.replace(Some(addr)))
+    }
+}
+
+/// While alive, [`ClientAddr`] gives the client it was entered with; the
+/// one before comes back when it is dropped.
+#[must_use = "the client is only set while the guard lives"]
+pub struct ClientScope(Option<SocketAddr>);
+
+impl Drop for ClientScope {
+    fn drop(&mut self) {
+        CLIENT.set(self.0);
     }
 }
 

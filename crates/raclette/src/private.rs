@@ -9,6 +9,7 @@ use axum::Router;
 use crate::{Registrar, RouteInfo};
 pub use crate::{
     broadcast::BroadcasterSlot,
+    connection::ClientScope,
     guard::{AccessPolicy, PluginRouting, panic_message},
     hooks::{Hook, HookFuture, Hooks},
     registrar::{LayerFn, RegistrarSeed},
@@ -17,10 +18,10 @@ pub use crate::{
     services::ServiceRegistry,
 };
 
-/// Runs `f` (a step of a request from `addr`) with `addr` as what
-/// [`crate::extract::ClientAddr`] gives.
-pub fn with_client_addr<R>(addr: &std::net::SocketAddr, f: impl FnOnce() -> R) -> R {
-    crate::connection::ClientAddr::during(addr, f)
+/// Makes `addr` what [`crate::extract::ClientAddr`] gives on this thread
+/// until the guard is dropped (around each step of a request from `addr`).
+pub fn enter_client(addr: std::net::SocketAddr) -> ClientScope {
+    crate::connection::ClientAddr::enter(addr)
 }
 
 /// The handle that closes a request's connection by running `close`.
