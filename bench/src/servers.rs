@@ -280,6 +280,21 @@ pub(crate) async fn interleaved(
     targets: &[(&Server, RequestFn)],
     settings: &Settings,
 ) -> Result<Vec<LoadResult>, String> {
+    Ok(interleaved_rounds(targets, settings)
+        .await?
+        .into_iter()
+        .map(|mut results| {
+            results.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+            results.swap_remove(results.len() / 2)
+        })
+        .collect())
+}
+
+/// [`interleaved`], every round of every server, in the order run.
+pub(crate) async fn interleaved_rounds(
+    targets: &[(&Server, RequestFn)],
+    settings: &Settings,
+) -> Result<Vec<Vec<LoadResult>>, String> {
     let mut rounds: Vec<Vec<LoadResult>> = vec![Vec::new(); targets.len()];
     for _ in 0..settings.rounds {
         for ((server, make), results) in targets.iter().zip(&mut rounds) {
@@ -295,13 +310,27 @@ pub(crate) async fn interleaved(
             );
         }
     }
-    Ok(rounds
-        .into_iter()
-        .map(|mut results| {
-            results.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
-            results.swap_remove(results.len() / 2)
-        })
-        .collect())
+    Ok(rounds)
+}
+
+/// The median round of `results`.
+fn median_round(results: &[LoadResult]) -> LoadResult {
+    let mut sorted = results.to_vec();
+    sorted.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+    sorted.swap_remove(sorted.len() / 2)
+}
+
+/// The median over rounds of `ours / theirs` in the same round: the two
+/// ran back to back, so a machine that speeds up or slows down between
+/// rounds moves both.
+fn paired_ratio(ours: &[LoadResult], theirs: &[LoadResult]) -> f64 {
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| a.requests_per_second / b.requests_per_second)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 /// Where the todo benchmarks store their data.
@@ -406,7 +435,7 @@ async fn todo_section(
         .into_iter()
         .zip(todo_requests(MINIMAL_PREFIX, ids.clone()));
     for ((name, make), (_, minimal)) in requests {
-        let [r, b, m]: [LoadResult; 3] = interleaved(
+        let [r, b, m]: [Vec<LoadResult>; 3] = interleaved_rounds(
             &[
                 (&raclette_server, make.clone()),
                 (&bare_server, make),
@@ -420,9 +449,14 @@ async fn todo_section(
         measured.push((name, r, b, m));
     }
     let rss = raclette_server.peak_memory_mib();
-    for (name, r, b, m) in &measured {
-        let ratio = r.requests_per_second / b.requests_per_second;
-        let minimal_ratio = r.requests_per_second / m.requests_per_second;
+    for (name, r_rounds, b_rounds, m_rounds) in &measured {
+        let ratio = paired_ratio(r_rounds, b_rounds);
+        let minimal_ratio = paired_ratio(r_rounds, m_rounds);
+        let (r, b, m) = (
+            &median_round(r_rounds),
+            &median_round(b_rounds),
+            &median_round(m_rounds),
+        );
         report.line(section, format!("{name}  raclette"), describe(r));
         report.line(section, format!("{name}  ceiling"), describe(b));
         report.line(

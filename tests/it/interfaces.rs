@@ -741,6 +741,41 @@ async fn client_ip(ClientAddr(addr): ClientAddr) -> Json<String> {
     Json(addr.ip().to_string())
 }
 
+async fn client_addr(ClientAddr(addr): ClientAddr) -> Json<String> {
+    Json(addr.to_string())
+}
+
+/// One keep-alive request on `stream`; the answer's body.
+async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0; 4096];
+    loop {
+        let n = stream.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the server closed the connection");
+        answer.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .expect("a content-length")
+                .trim()
+                .parse()
+                .unwrap();
+            if body.len() >= length {
+                return body[..length].to_owned();
+            }
+        }
+    }
+}
+
 async fn maybe_client_ip(addr: Option<ClientAddr>) -> Json<Option<String>> {
     Json(addr.map(|ClientAddr(addr)| addr.ip().to_string()))
 }
@@ -755,6 +790,7 @@ async fn routes_the_server_serves_know_the_client_address_and_others_say_so() {
                 app.routes(
                     Routes::new()
                         .get("/ip", client_ip)
+                        .get("/addr", client_addr)
                         .get("/maybe-ip", maybe_client_ip),
                 )?;
                 Ok(())
@@ -766,6 +802,25 @@ async fn routes_the_server_serves_know_the_client_address_and_others_say_so() {
         let answer = call(&server, "GET", path, None).await;
         assert_eq!(answer.status, 200, "{path}: {}", answer.text);
         assert_eq!(answer.json, json!("127.0.0.1"), "{path}");
+    }
+    // Each connection's requests see that connection's client (its port),
+    // however their requests interleave on the server's threads.
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut rounds = Vec::new();
+    for mut client in clients {
+        rounds.push(tokio::spawn(async move {
+            let mine = json!(client.local_addr().unwrap().to_string()).to_string();
+            for _ in 0..20 {
+                assert_eq!(get_on(&mut client, "/plugin/acme/notes/addr").await, mine);
+            }
+        }));
+    }
+    for round in rounds {
+        round.await.unwrap();
     }
     server.shutdown().await.unwrap();
 

@@ -485,7 +485,7 @@ struct TrackedIo {
     shared: Arc<Shared>,
     saw_eof: bool,
     /// The last write waited for the network (only changes are reported
-    /// to the connection state, so a fast client costs no lock).
+    /// to the connection state).
     write_blocked: bool,
 }
 
@@ -664,6 +664,8 @@ struct RequestFuture {
     body_deadline: Option<(Arc<AtomicBool>, Duration)>,
     in_flight: Option<InFlight>,
     peer: SocketAddr,
+    /// A `HEAD` request: its answer's `Content-Length` is the `GET`'s.
+    head: bool,
 }
 
 /// Where a [`RequestFuture`] stands.
@@ -691,6 +693,7 @@ impl RequestFuture {
             body_deadline: None,
             in_flight: Some(in_flight),
             peer,
+            head: request.method() == axum::http::Method::HEAD,
         };
         if let Err(refusal) = shared.hosts.check(&request) {
             future.stage = Stage::Answered(Some(refusal.into_response()));
@@ -762,6 +765,9 @@ impl Future for RequestFuture {
                         HttpError::internal("a request was answered twice").into_response()
                     });
                     security::add_headers(response.headers_mut());
+                    if !this.head {
+                        true_content_length(&mut response);
+                    }
                     let in_flight = this.in_flight.take();
                     return Poll::Ready(Ok(response.map(|body| TrackedBody {
                         body,
@@ -770,6 +776,32 @@ impl Future for RequestFuture {
                 }
             };
         }
+    }
+}
+
+/// Makes an answer's `Content-Length` match its body when the body's size
+/// is known: a layer that rewrote the body of an answer that had one
+/// (the data API's answers set theirs) may have left the old length, which
+/// would break the connection's framing.
+fn true_content_length(response: &mut Response<Body>) {
+    let status = response.status();
+    if status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return;
+    }
+    let Some(size) = response.body().size_hint().exact() else {
+        return;
+    };
+    let headers = response.headers_mut();
+    let stated = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.parse::<u64>().ok());
+    // Stated and wrong: set right (an answer without one gets it from hyper).
+    if stated.is_some_and(|stated| stated != Some(size)) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
 }
 

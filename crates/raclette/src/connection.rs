@@ -1,7 +1,7 @@
 //! The client's connection: its address, and closing it for routes that
 //! take it over.
 
-use std::{cell::Cell, convert::Infallible, fmt, net::SocketAddr, sync::Arc};
+use std::{cell::Cell, convert::Infallible, fmt, marker::PhantomData, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
@@ -87,14 +87,17 @@ impl ClientAddr {
     /// is dropped (runtime plumbing: the server enters it around each step
     /// of a request, on the thread that runs it).
     pub(crate) fn enter(addr: SocketAddr) -> ClientScope {
-        ClientScope(CLIENT.replace(Some(addr)))
+        ClientScope(CLIENT.replace(Some(addr)), PhantomData)
     }
 }
 
 /// While alive, [`ClientAddr`] gives the client it was entered with; the
 /// one before comes back when it is dropped.
+///
+/// Not `Send`: it restores the thread it was entered on, so it must not be
+/// held across an `.await`.
 #[must_use = "the client is only set while the guard lives"]
-pub struct ClientScope(Option<SocketAddr>);
+pub struct ClientScope(Option<SocketAddr>, PhantomData<*const ()>);
 
 impl Drop for ClientScope {
     fn drop(&mut self) {

@@ -223,7 +223,8 @@ impl Fanout {
         // Subscribed again before the sockets resync: a message published
         // between the reconnect and the subscription would otherwise be
         // missed by both (fred's own `manage_subscriptions` resubscribes in
-        // a task of its own, racing the resync).
+        // a task of its own, racing the resync). A lagging listener missed
+        // reconnects: it resubscribes all the same.
         let mut reconnects = subscriber.reconnect_rx();
         let resubscribing = subscriber.clone();
         let resyncing = hub.clone();
@@ -235,15 +236,18 @@ impl Fanout {
         }
         .text();
         tokio::spawn(async move {
-            while reconnects.recv().await.is_ok() {
-                if let Err(err) = resubscribing.resubscribe_all().await {
-                    // The connection broke again: the next reconnect retries.
-                    tracing::warn!(error = %err, "connected to Redis again but could not subscribe; retrying at the next reconnect");
+            loop {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) =
+                    reconnects.recv().await
+                {
+                    return;
+                }
+                if !resubscribe(&resubscribing).await {
                     continue;
                 }
                 tracing::info!("connected to Redis again; every socket will resync");
                 resyncing.resync_all();
-                let _ = greeting.send(Publish::Envelope(hello.clone())).await;
+                let _ = greeting.try_send(Publish::Envelope(hello.clone()));
             }
         });
 
@@ -347,6 +351,27 @@ impl Fanout {
             let _ = subscriber.quit().await;
             let _ = publisher.quit().await;
         });
+    }
+}
+
+/// Subscribes `subscriber` to its channels again after a reconnect,
+/// retrying with backoff while it stays connected; `false` when the
+/// connection broke again (the next reconnect tries anew).
+async fn resubscribe(subscriber: &SubscriberClient) -> bool {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match subscriber.resubscribe_all().await {
+            Ok(()) => return true,
+            Err(err) if subscriber.is_connected() => {
+                tracing::warn!(error = %err, "could not subscribe to Redis again; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "connected to Redis again but lost it before subscribing; waiting for the next reconnect");
+                return false;
+            }
+        }
     }
 }
 
