@@ -853,3 +853,28 @@ async fn routes_the_server_serves_know_the_client_address_and_others_say_so() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_leaves_with_the_length_of_its_body() {
+    let app = fixture();
+    let server = start(
+        app.app()
+            .plugin("acme__live", |_: &mut Registrar| Ok(()))
+            .plugin("acme__notes", |app: &mut Registrar| {
+                app.routes(Routes::new().get("/stale", || async {
+                    // A length that a layer rewriting the body would leave.
+                    (
+                        [(raclette::http::header::CONTENT_LENGTH, "3")],
+                        "hello world",
+                    )
+                }))?;
+                Ok(())
+            })
+            .plugin("acme__stranger", stranger),
+    )
+    .await;
+    let answer = call(&server, "GET", "/plugin/acme/notes/stale", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.text, "hello world");
+    server.shutdown().await.unwrap();
+}
