@@ -179,7 +179,6 @@ pub(crate) fn content_security_policy() -> &'static HeaderValue {
 pub(crate) fn add_headers(headers: &mut HeaderMap) {
     let [nosniff, frame, referrer] = &raclette::__private::SECURITY_HEADERS;
     let mut missing = [true; 4];
-    let mut found = 0;
     for name in headers.keys() {
         let at = if *name == nosniff.0 {
             0
@@ -192,11 +191,10 @@ pub(crate) fn add_headers(headers: &mut HeaderMap) {
         } else {
             continue;
         };
-        found += usize::from(missing[at]);
         missing[at] = false;
-        if found == missing.len() {
-            return;
-        }
+    }
+    if missing == [false; 4] {
+        return;
     }
     for ((name, value), missing) in raclette::__private::SECURITY_HEADERS
         .into_iter()

@@ -251,7 +251,7 @@ impl StoredJson {
     /// A page of items: a JSON array; `X-Next-Offset` names the next page's
     /// offset when there may be one.
     pub fn page(page: &Page<StoredItem>) -> Self {
-        let mut headers = Self::headers();
+        let mut headers = crate::security_headers::json_headers();
         if let Some(next) = page.next_offset {
             headers.insert("x-next-offset", HeaderValue::from(next));
         }
@@ -266,7 +266,7 @@ impl StoredJson {
     /// [`Collection::list_json`]); `X-Next-Offset` names the next page's
     /// offset when there may be one.
     pub fn json_page(page: JsonPage) -> Self {
-        let mut headers = Self::headers();
+        let mut headers = crate::security_headers::json_headers();
         if let Some(next) = page.next_offset {
             headers.insert("x-next-offset", HeaderValue::from(next));
         }
@@ -275,11 +275,6 @@ impl StoredJson {
             body: page.json,
             headers,
         }
-    }
-
-    /// The content type and the security headers the server would add.
-    fn headers() -> HeaderMap {
-        crate::security_headers::json_headers()
     }
 
     /// The same answer with another status.

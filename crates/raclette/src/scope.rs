@@ -31,11 +31,9 @@ pub struct PluginScope {
 struct ScopeInner {
     info: PluginInfo,
     services: Arc<ServiceRegistry>,
-    /// Folders whose services this plugin may use: itself and every
-    /// dependency, direct or not.
-    allowed: BTreeSet<String>,
-    /// The services it may use, by type: a few, looked up on every
-    /// request that asks for one, so a list beats hashing.
+    /// The services it may use (its own and those of every dependency,
+    /// direct or not), by type: a few, looked up on every request that
+    /// asks for one, so a list beats hashing.
     usable: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
     broadcaster: BroadcasterSlot,
     events: Events,
@@ -72,7 +70,6 @@ impl PluginScope {
             inner: Arc::new(ScopeInner {
                 info,
                 services,
-                allowed,
                 usable,
                 broadcaster,
                 events,
@@ -187,27 +184,24 @@ impl<T: Send + Sync + 'static> Service<T> {
         {
             return Ok(Service(value));
         }
+        // Not among the usable ones: provided by a plugin this one does not
+        // depend on, or by none.
         let plugin = inner.info.folder();
         let service = std::any::type_name::<T>();
-        match inner.services.get::<T>() {
-            Some((value, provider)) if inner.allowed.contains(provider) => Ok(Service(value)),
-            found => {
-                let cause = match found {
-                    Some((_, provider)) => crate::Error::ServiceNotDependency {
-                        plugin: plugin.to_owned(),
-                        service: service.to_owned(),
-                        provider: provider.to_owned(),
-                    },
-                    None => crate::Error::ServiceMissing {
-                        plugin: plugin.to_owned(),
-                        service: service.to_owned(),
-                    },
-                };
-                tracing::error!(target: "raclette::http", error = %cause, "service unavailable");
-                Err(HttpError::internal(format!(
-                    "plugin {plugin} cannot use service `{service}`"
-                )))
-            }
-        }
+        let cause = match inner.services.get::<T>() {
+            Some((_, provider)) => crate::Error::ServiceNotDependency {
+                plugin: plugin.to_owned(),
+                service: service.to_owned(),
+                provider: provider.to_owned(),
+            },
+            None => crate::Error::ServiceMissing {
+                plugin: plugin.to_owned(),
+                service: service.to_owned(),
+            },
+        };
+        tracing::error!(target: "raclette::http", error = %cause, "service unavailable");
+        Err(HttpError::internal(format!(
+            "plugin {plugin} cannot use service `{service}`"
+        )))
     }
 }
