@@ -256,14 +256,16 @@ pub fn check_id(id: &str, what: &str) -> Result<String, DataError> {
 /// framework hands out are).
 pub(crate) fn canonical_id<'a>(id: &'a str, what: &str) -> Result<Cow<'a, str>, DataError> {
     match uuid::Uuid::try_parse(id) {
+        // Of the forms a UUID is read in, only the canonical one has 36
+        // characters and hyphens; lowercase, it is already canonical.
+        Ok(_) if id.len() == 36 && !id.bytes().any(|byte| byte.is_ascii_uppercase()) => {
+            Ok(Cow::Borrowed(id))
+        }
         Ok(uuid) => {
             let mut buffer = uuid::Uuid::encode_buffer();
-            let canonical = uuid.hyphenated().encode_lower(&mut buffer);
-            Ok(if canonical == id {
-                Cow::Borrowed(id)
-            } else {
-                Cow::Owned(canonical.to_owned())
-            })
+            Ok(Cow::Owned(
+                uuid.hyphenated().encode_lower(&mut buffer).to_owned(),
+            ))
         }
         Err(_) => {
             let shown: String = id
@@ -301,6 +303,8 @@ mod tests {
             "0000002g-0000-4000-8000-00000000002a",
             "0000002a-0000-4000-8000-00000000002a0",
             "0000002a_0000-4000-8000-00000000002a",
+            "0000002a-00004-000-8000-00000000002a",
+            "0000002a-0000-4000-8000-00000000002-",
         ] {
             assert!(
                 matches!(check_id(bad, "_id"), Err(DataError::Invalid { .. })),

@@ -419,21 +419,60 @@ fn start_problems(
     }
 }
 
-/// Sets up logging as a generated host does: to stderr, filtered by
+/// Sets up logging as a generated host does: to stderr (in colour when it
+/// is a terminal), filtered by
 /// `RUST_LOG`, else by `default_filter` (such as `info`) with tower-sessions
-/// at `warn`.
+/// at `warn` (it opens an `info` span around every request that says
+/// nothing the request's own span does not).
+///
+/// Filters of targets and levels (`info,my_plugin=debug`) use
+/// [`Targets`](tracing_subscriber::filter::Targets): unlike `EnvFilter`,
+/// it has nothing to do when a span is entered, and every request enters
+/// its plugin's span. `EnvFilter` is used only for what needs it, span and
+/// field directives such as `[request{path=/x}]=trace`. A `RUST_LOG` that
+/// is neither is ignored.
 pub fn init_logging(default_filter: &str) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                // tower-sessions opens an `info` span around every
-                // request; it says nothing the request's own span does
-                // not, and costs a span per request.
-                tracing_subscriber::EnvFilter::new(format!("{default_filter},tower_sessions=warn"))
-            }),
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
+
+    let wanted = std::env::var("RUST_LOG").ok();
+    let (targets, dynamic) = log_filter(wanted.as_deref(), default_filter);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
-        .with_writer(std::io::stderr)
+        .with(targets)
+        .with(dynamic)
         .init();
+}
+
+/// The filter [`init_logging`] uses for `RUST_LOG` (`wanted`): one of the
+/// two, by what `wanted` needs.
+fn log_filter(
+    wanted: Option<&str>,
+    default_filter: &str,
+) -> (
+    Option<tracing_subscriber::filter::Targets>,
+    Option<tracing_subscriber::EnvFilter>,
+) {
+    use tracing_subscriber::{EnvFilter, filter::Targets};
+
+    let default = || {
+        format!("{default_filter},tower_sessions=warn")
+            .parse::<Targets>()
+            .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO))
+    };
+    match wanted.filter(|spec| !spec.trim().is_empty()) {
+        None => (Some(default()), None),
+        Some(spec) => match spec.parse::<Targets>() {
+            Ok(targets) => (Some(targets), None),
+            Err(_) => match EnvFilter::try_new(spec) {
+                Ok(filter) => (None, Some(filter)),
+                Err(_) => (Some(default()), None),
+            },
+        },
+    }
 }
 
 /// Prints a line on stdout; a closed stdout (the reader went away) is no
@@ -465,4 +504,40 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn log_filters_of_targets_and_levels_take_the_light_filter() {
+        let (Some(targets), None) = log_filter(None, "info") else {
+            panic!("the default is a filter of targets")
+        };
+        assert!(targets.would_enable("portal", &Level::INFO));
+        assert!(!targets.would_enable("portal", &Level::DEBUG));
+        assert!(!targets.would_enable("tower_sessions::service", &Level::INFO));
+
+        let (Some(targets), None) = log_filter(Some("debug,hyper=warn"), "info") else {
+            panic!("targets and levels need no more")
+        };
+        assert!(targets.would_enable("raclette_runtime", &Level::DEBUG));
+        assert!(!targets.would_enable("hyper::proto", &Level::INFO));
+
+        assert!(
+            matches!(
+                log_filter(Some("[request{path=/x}]=trace"), "info"),
+                (None, Some(_))
+            ),
+            "span directives need EnvFilter"
+        );
+        let (Some(targets), None) = log_filter(Some("=[=nonsense"), "warn") else {
+            panic!("a filter neither can read falls back to the default")
+        };
+        assert!(targets.would_enable("portal", &Level::WARN));
+        assert!(!targets.would_enable("portal", &Level::INFO));
+    }
 }

@@ -248,7 +248,7 @@ async fn connection(
     mut stop: watch::Receiver<()>,
 ) {
     let _ = stream.set_nodelay(true);
-    let state = Arc::new(ConnState::new());
+    let state = Arc::new(ConnState::new(clock()));
     let io = TrackedIo {
         stream: Some(stream),
         permit: Some(permit),
@@ -280,16 +280,16 @@ async fn connection(
     let timer = tokio::time::sleep(check_every);
     let mut timer = std::pin::pin!(timer);
     loop {
-        let now = Instant::now();
-        let next_check = match state.deadline(&shared.limits) {
+        let now = clock();
+        let wait = match state.deadline(&shared.limits) {
             Some(deadline) if deadline <= now => {
                 tracing::debug!(%peer, "closing a connection that passed its header, keep-alive or send timeout");
                 return;
             }
-            Some(deadline) => deadline.min(now + check_every),
-            None => now + check_every,
+            Some(deadline) => Duration::from_nanos(deadline - now).min(check_every),
+            None => check_every,
         };
-        timer.as_mut().reset(next_check);
+        timer.as_mut().reset(Instant::now() + wait);
         tokio::select! {
             // The connection first, in a fixed order: no random pick per
             // wake-up.
@@ -316,10 +316,10 @@ async fn connection(
 ///
 /// Only the connection's own task touches it (its reads, writes and
 /// requests; after an upgrade, the task that took the connection over), so
-/// relaxed atomics stand in for a lock. Times are kept as nanoseconds
-/// since `accepted`, plus one, with 0 for none.
+/// relaxed atomics stand in for a lock. Times are [`clock`] readings, with
+/// 0 for none.
 struct ConnState {
-    accepted: Instant,
+    accepted: u64,
     /// Requests dispatched whose answer is not yet sent.
     in_flight: AtomicUsize,
     /// Whether a request was dispatched yet.
@@ -343,13 +343,33 @@ struct ConnState {
 /// A time slot of [`ConnState`] that holds none.
 const NONE: u64 = 0;
 
+/// The monotonic clock (the one `Instant` reads) in nanoseconds, plus one
+/// so that no reading is 0: cheaper to read and to subtract than an
+/// `Instant`, which checks and normalises at every step, and read about
+/// twice per request.
+fn clock() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+    seconds
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nanos)
+        .saturating_add(1)
+}
+
+/// `duration` in nanoseconds, as [`clock`] counts.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl ConnState {
-    fn new() -> ConnState {
+    /// A connection accepted at `now` (a [`clock`] reading).
+    fn new(now: u64) -> ConnState {
         ConnState {
-            accepted: Instant::now(),
+            accepted: now,
             in_flight: AtomicUsize::new(0),
             served_any: AtomicBool::new(false),
-            idle_since: AtomicU64::new(1),
+            idle_since: AtomicU64::new(now),
             header_started: AtomicU64::new(NONE),
             write_blocked_since: AtomicU64::new(NONE),
             closable: AtomicBool::new(false),
@@ -359,37 +379,30 @@ impl ConnState {
         }
     }
 
-    /// Now, as a time slot holds it.
-    fn now(&self) -> u64 {
-        let since = Instant::now().saturating_duration_since(self.accepted);
-        u64::try_from(since.as_nanos())
-            .unwrap_or(u64::MAX - 1)
-            .saturating_add(1)
-    }
-
     /// The time in `slot`, if any.
-    fn time(&self, slot: &AtomicU64) -> Option<Instant> {
+    fn time(slot: &AtomicU64) -> Option<u64> {
         match slot.load(Ordering::Relaxed) {
             NONE => None,
-            n => Some(self.accepted + Duration::from_nanos(n - 1)),
+            time => Some(time),
         }
     }
 
-    /// When the connection is to be closed: none while a request is in
-    /// flight, unless its client stopped reading the answer.
-    fn deadline(&self, limits: &Limits) -> Option<Instant> {
-        if let Some(blocked) = self.time(&self.write_blocked_since) {
-            Some(blocked + limits.send_timeout)
+    /// When the connection is to be closed (a [`clock`] reading): none
+    /// while a request is in flight, unless its client stopped reading the
+    /// answer.
+    fn deadline(&self, limits: &Limits) -> Option<u64> {
+        let (since, timeout) = if let Some(blocked) = Self::time(&self.write_blocked_since) {
+            (blocked, limits.send_timeout)
         } else if self.in_flight.load(Ordering::Relaxed) > 0 {
-            None
+            return None;
         } else if !self.served_any.load(Ordering::Relaxed) {
-            Some(self.accepted + limits.header_read_timeout)
-        } else if let Some(started) = self.time(&self.header_started) {
-            Some(started + limits.header_read_timeout)
+            (self.accepted, limits.header_read_timeout)
+        } else if let Some(started) = Self::time(&self.header_started) {
+            (started, limits.header_read_timeout)
         } else {
-            self.time(&self.idle_since)
-                .map(|idle| idle + limits.keep_alive_timeout)
-        }
+            (Self::time(&self.idle_since)?, limits.keep_alive_timeout)
+        };
+        Some(since.saturating_add(nanos(timeout)))
     }
 
     /// The handle a request that may take the connection over gets.
@@ -422,38 +435,46 @@ impl ConnState {
             && self.write_blocked_since.load(Ordering::Relaxed) == NONE
     }
 
+    // Each of the following is told the time (`now`, a [`clock`] reading)
+    // or how to read it when it needs it.
+
     /// The network stopped taking what the server sends.
-    fn write_blocked(&self) {
-        self.write_blocked_since
-            .store(self.now(), Ordering::Relaxed);
+    fn write_blocked(&self, now: u64) {
+        self.write_blocked_since.store(now, Ordering::Relaxed);
     }
 
     /// The network took some of what was waiting: the client is reading.
     /// An answer finished while it was waiting counts as sent from now on.
-    fn write_unblocked(&self) {
+    fn write_unblocked(&self, now: u64) {
         self.write_blocked_since.store(NONE, Ordering::Relaxed);
         if self.in_flight.load(Ordering::Relaxed) == 0 {
-            self.idle_since.store(self.now(), Ordering::Relaxed);
+            self.idle_since.store(now, Ordering::Relaxed);
         }
     }
 
-    fn bytes_read(&self) {
+    fn bytes_read(&self, now: impl FnOnce() -> u64) {
         if self.in_flight.load(Ordering::Relaxed) == 0
             && self.header_started.load(Ordering::Relaxed) == NONE
         {
-            self.header_started.store(self.now(), Ordering::Relaxed);
+            self.header_started.store(now(), Ordering::Relaxed);
         }
     }
 
+    // A load and a store rather than an atomic add: only the connection's
+    // task counts (see above), and a locked instruction per request costs.
     fn request_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        self.in_flight.store(in_flight + 1, Ordering::Relaxed);
         self.served_any.store(true, Ordering::Relaxed);
         self.header_started.store(NONE, Ordering::Relaxed);
     }
 
-    fn request_finished(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
-            self.idle_since.store(self.now(), Ordering::Relaxed);
+    fn request_finished(&self, now: impl FnOnce() -> u64) {
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        self.in_flight
+            .store(in_flight.saturating_sub(1), Ordering::Relaxed);
+        if in_flight == 1 {
+            self.idle_since.store(now(), Ordering::Relaxed);
         }
     }
 }
@@ -471,7 +492,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.request_finished();
+        self.0.request_finished(clock);
     }
 }
 
@@ -502,11 +523,11 @@ impl TrackedIo {
         match (&result, self.write_blocked) {
             (Poll::Pending, false) => {
                 self.write_blocked = true;
-                self.state.write_blocked();
+                self.state.write_blocked(clock());
             }
             (Poll::Ready(_), true) => {
                 self.write_blocked = false;
-                self.state.write_unblocked();
+                self.state.write_unblocked(clock());
             }
             _ => {}
         }
@@ -529,7 +550,7 @@ impl AsyncRead for TrackedIo {
         let result = self.stream().poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
             if buf.filled().len() > before {
-                self.state.bytes_read();
+                self.state.bytes_read(clock);
             } else {
                 self.saw_eof = true;
             }
@@ -904,65 +925,70 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn deadlines_follow_the_connection_phase() {
+    /// The [`clock`] reading `seconds` after some start.
+    fn at(seconds: u64) -> u64 {
+        1 + seconds * 1_000_000_000
+    }
+
+    #[test]
+    fn deadlines_follow_the_connection_phase() {
         let limits = Limits::new(&ServerConfig::default());
-        let state = ConnState::new();
-        let start = Instant::now();
+        let state = ConnState::new(at(0));
+        let header_read = nanos(limits.header_read_timeout);
+        assert_eq!(state.deadline(&limits), Some(at(0) + header_read));
+        state.bytes_read(|| at(1));
         assert_eq!(
             state.deadline(&limits),
-            Some(start + limits.header_read_timeout)
-        );
-        state.bytes_read();
-        assert_eq!(
-            state.deadline(&limits),
-            Some(start + limits.header_read_timeout),
+            Some(at(0) + header_read),
             "the first request's headers are due from the connection's start"
         );
         state.request_started();
         assert_eq!(state.deadline(&limits), None, "no deadline while in flight");
-        tokio::time::advance(Duration::from_secs(100)).await;
-        state.request_finished();
-        let idle = Instant::now();
+        state.request_finished(|| at(100));
         assert_eq!(
             state.deadline(&limits),
-            Some(idle + limits.keep_alive_timeout)
+            Some(at(100) + nanos(limits.keep_alive_timeout))
         );
         assert!(state.is_quiet());
-        tokio::time::advance(Duration::from_secs(5)).await;
-        state.bytes_read();
-        assert_eq!(
-            state.deadline(&limits),
-            Some(idle + Duration::from_secs(5) + limits.header_read_timeout)
-        );
+        state.bytes_read(|| at(105));
+        assert_eq!(state.deadline(&limits), Some(at(105) + header_read));
         assert!(!state.is_quiet());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_stops_reading_has_the_send_timeout() {
+    #[test]
+    fn a_client_that_stops_reading_has_the_send_timeout() {
         let limits = Limits::new(&ServerConfig::default());
-        let state = ConnState::new();
+        let state = ConnState::new(at(0));
         state.request_started();
-        state.write_blocked();
-        let blocked = Instant::now();
+        state.write_blocked(at(1));
+        let send = nanos(limits.send_timeout);
         assert_eq!(
             state.deadline(&limits),
-            Some(blocked + limits.send_timeout),
+            Some(at(1) + send),
             "a request in flight whose answer waits for the client"
         );
-        state.request_finished();
-        tokio::time::advance(limits.keep_alive_timeout * 2).await;
+        state.request_finished(|| at(2));
         assert_eq!(
             state.deadline(&limits),
-            Some(blocked + limits.send_timeout),
+            Some(at(1) + send),
             "an answer handed over but not yet sent is no idle connection"
         );
         assert!(!state.is_quiet());
-        state.write_unblocked();
+        state.write_unblocked(at(500));
         assert_eq!(
             state.deadline(&limits),
-            Some(Instant::now() + limits.keep_alive_timeout),
+            Some(at(500) + nanos(limits.keep_alive_timeout)),
             "idle from when the answer went out"
         );
+    }
+
+    #[test]
+    fn the_clock_goes_on_as_instant_does() {
+        let (before, instant) = (clock(), Instant::now());
+        std::thread::sleep(Duration::from_millis(20));
+        let (after, elapsed) = (clock(), instant.elapsed());
+        assert!(before > NONE);
+        assert!(after - before >= nanos(Duration::from_millis(20)));
+        assert!(after - before <= nanos(elapsed) + nanos(Duration::from_millis(5)));
     }
 }

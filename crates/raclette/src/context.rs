@@ -239,13 +239,20 @@ impl Project {
     pub(crate) fn shared_id(&self) -> Arc<str> {
         self.id.clone()
     }
+
+    /// The id of the default project, shared.
+    pub(crate) fn default_shared_id() -> Arc<str> {
+        DEFAULT_PROJECT.shared_id()
+    }
 }
+
+/// The default project, made once.
+static DEFAULT_PROJECT: std::sync::LazyLock<Project> =
+    std::sync::LazyLock::new(|| Project::new(Project::DEFAULT_ID));
 
 impl Default for Project {
     fn default() -> Self {
-        static DEFAULT: std::sync::LazyLock<Project> =
-            std::sync::LazyLock::new(|| Project::new(Project::DEFAULT_ID));
-        DEFAULT.clone()
+        DEFAULT_PROJECT.clone()
     }
 }
 

@@ -52,7 +52,7 @@ use serde_json::Value;
 
 use crate::{
     CurrentUser, DataOperation, HttpError, Json, JsonSchema, Project, Routes, Service, TS,
-    TypeSchema, context::from_extensions,
+    TypeSchema,
 };
 
 /// A collection of `T` in the request's project, as the request's user:
@@ -100,12 +100,15 @@ where
     }
 }
 
-/// The data context of a request: its project and user.
+/// The data context of a request: its project and user (read in place,
+/// not cloned out of the extensions).
 fn context_of(parts: &Parts) -> Context {
-    let project: Project = from_extensions(&parts.extensions);
-    let user: CurrentUser = from_extensions(&parts.extensions);
-    let context = Context::new(project.shared_id());
-    match user.id() {
+    let extensions = &parts.extensions;
+    let project = extensions
+        .get::<Project>()
+        .map_or_else(Project::default_shared_id, Project::shared_id);
+    let context = Context::new(project);
+    match extensions.get::<CurrentUser>().and_then(CurrentUser::id) {
         Some(id) => context.with_user(id),
         None => context,
     }

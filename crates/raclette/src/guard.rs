@@ -230,13 +230,12 @@ where
         }
         // Not in the plugin's span: a handler's code runs when its future is
         // polled (below); calling it only makes the future.
-        let plugin = &self.guard.inner.plugin;
-        let handler = self.handler;
+        let GuardedHandler { handler, guard } = self;
+        let plugin = &guard.inner.plugin;
         match plugin.run(|| catch_unwind(AssertUnwindSafe(|| handler.call(request, state)))) {
-            Ok(inner) => GuardedFuture::Running {
-                inner,
-                plugin: plugin.clone(),
-            },
+            // The future keeps the guard, moved: no reference count
+            // changes hands.
+            Ok(inner) => GuardedFuture::Running { inner, guard },
             Err(panic) => GuardedFuture::Done {
                 answer: Some(plugin.panic_response(&*panic)),
             },
@@ -249,7 +248,7 @@ pin_project_lite::pin_project! {
     #[project = GuardedProjection]
     pub(crate) enum GuardedFuture<F> {
         /// The handler's future, polled inside the plugin's span.
-        Running { #[pin] inner: F, plugin: Arc<PluginRouting> },
+        Running { #[pin] inner: F, guard: RouteGuard },
         /// Answered without the handler: refused, or it panicked at once.
         Done { answer: Option<Response<Body>> },
     }
@@ -263,7 +262,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            GuardedProjection::Running { inner, plugin } => {
+            GuardedProjection::Running { inner, guard } => {
+                let plugin = &guard.inner.plugin;
                 let _entered = plugin.span.enter();
                 match plugin.run(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))) {
                     Ok(poll) => poll,
