@@ -26,6 +26,20 @@ pub(crate) struct LoadResult {
     pub(crate) p99: Duration,
     /// Answers that were not 2xx.
     pub(crate) failures: u64,
+    /// CPU time the server used per request measured, when its process
+    /// was known: unlike the rate, it does not move with what else the
+    /// machine runs (the load generator included).
+    pub(crate) server_cpu_per_request: Option<Duration>,
+}
+
+/// CPU time (user and system) process `pid` used so far.
+pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux counts in clock ticks of 1/100 s.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// A request with an empty body.
@@ -102,6 +116,7 @@ pub(crate) async fn run(
     warmup: Duration,
     duration: Duration,
     make: RequestFn,
+    server: Option<u32>,
 ) -> Result<LoadResult, String> {
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -148,6 +163,18 @@ pub(crate) async fn run(
             Ok::<_, String>((latencies, failures))
         }));
     }
+    // The server's CPU time over the measured window.
+    let server_cpu = match server {
+        Some(pid) => {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = cpu_time(pid);
+            tokio::time::sleep_until(stop_at.into()).await;
+            before
+                .zip(cpu_time(pid))
+                .map(|(before, after)| after.saturating_sub(before))
+        }
+        None => None,
+    };
     let mut latencies = Vec::new();
     let mut failures = 0;
     for task in tasks {
@@ -165,5 +192,6 @@ pub(crate) async fn run(
         p50: at(0.50),
         p99: at(0.99),
         failures,
+        server_cpu_per_request: server_cpu.map(|cpu| cpu / latencies.len() as u32),
     })
 }

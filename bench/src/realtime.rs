@@ -42,16 +42,6 @@ pub(crate) async fn run(report: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
-/// CPU time (user and system) process `pid` used so far.
-fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // Linux counts in clock ticks of 1/100 s.
-    Some(Duration::from_millis(ticks * 10))
-}
-
 /// Resident memory (`VmRSS`) of process `pid`, in KiB.
 fn resident_kib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -104,8 +94,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     let after = resident_kib(pid).ok_or("cannot read the server's memory")?;
     let per_socket_kib = (after - before) / n as f64;
 
-    let server_cpu = cpu_time(pid);
-    let own_cpu = cpu_time(std::process::id());
+    let server_cpu = crate::load::cpu_time(pid);
+    let own_cpu = crate::load::cpu_time(std::process::id());
     let mut latencies = Vec::with_capacity(n * BROADCASTS);
     let mut missing = 0;
     for i in 0..BROADCASTS {
@@ -141,8 +131,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     };
     let cpu = format!(
         "CPU per delivery: server {}, benchmark's clients {}",
-        cpu_per_delivery(server_cpu, cpu_time(pid)),
-        cpu_per_delivery(own_cpu, cpu_time(std::process::id()))
+        cpu_per_delivery(server_cpu, crate::load::cpu_time(pid)),
+        cpu_per_delivery(own_cpu, crate::load::cpu_time(std::process::id()))
     );
     drop(clients);
     server.stop().await?;

@@ -305,6 +305,7 @@ pub(crate) async fn interleaved_rounds(
                     Duration::from_millis(500),
                     Duration::from_secs(settings.seconds),
                     make.clone(),
+                    server.pid(),
                 )
                 .await?,
             );
@@ -331,6 +332,37 @@ fn paired_ratio(ours: &[LoadResult], theirs: &[LoadResult]) -> f64 {
         .collect();
     ratios.sort_by(f64::total_cmp);
     ratios[ratios.len() / 2]
+}
+
+/// The median over rounds of the server CPU time per request `theirs /
+/// ours` in the same round, and the median time per request of each.
+fn paired_cpu_ratio(
+    ours: &[LoadResult],
+    theirs: &[LoadResult],
+) -> Option<(f64, Duration, Duration)> {
+    let median = |mut values: Vec<Duration>| {
+        values.sort();
+        values[values.len() / 2]
+    };
+    let ours: Vec<Duration> = ours
+        .iter()
+        .map(|r| r.server_cpu_per_request)
+        .collect::<Option<_>>()?;
+    let theirs: Vec<Duration> = theirs
+        .iter()
+        .map(|r| r.server_cpu_per_request)
+        .collect::<Option<_>>()?;
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(&theirs)
+        .filter(|(a, _)| !a.is_zero())
+        .map(|(a, b)| b.as_secs_f64() / a.as_secs_f64())
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    Some((ratios[ratios.len() / 2], median(ours), median(theirs)))
 }
 
 /// Where the todo benchmarks store their data.
@@ -490,6 +522,19 @@ async fn todo_section(
             b.p99.as_secs_f64() * 1000.0,
         );
         report.value(format!("{db} {key} raclette/ceiling"), ratio);
+        if let Some((cpu_ratio, ours, theirs)) = paired_cpu_ratio(r_rounds, b_rounds) {
+            report.line(
+                section,
+                format!("{name}  server CPU per request"),
+                format!(
+                    "raclette {:.1} µs, ceiling {:.1} µs: ceiling / raclette {:.1} %",
+                    ours.as_secs_f64() * 1e6,
+                    theirs.as_secs_f64() * 1e6,
+                    cpu_ratio * 100.0
+                ),
+            );
+            report.value(format!("{db} {key} ceiling/raclette server CPU"), cpu_ratio);
+        }
         report.value(
             format!("{db} {key} minimal ceiling req/s"),
             m.requests_per_second,

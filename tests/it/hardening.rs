@@ -182,6 +182,35 @@ async fn silent_and_half_header_clients_are_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_for_its_header_timeout_does_not_linger() {
+    let app = app_with("header_read_timeout = 0.3\nkeep_alive_timeout = 60");
+    let server = start_echo(&app).await;
+    let mut silent = TcpStream::connect(server.addr()).await.unwrap();
+    assert_closed(&mut silent, "a client that sends nothing").await;
+    // Closed for good, not lingering (which would read and drop what comes
+    // and free the connection's slot only later): what the client sends
+    // now is refused with a reset.
+    silent.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    let reset = tokio::time::timeout(HANG, async {
+        let mut chunk = [0u8; 64];
+        loop {
+            match silent.read(&mut chunk).await {
+                Err(err) => break err.kind(),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        reset.ok(),
+        Some(std::io::ErrorKind::ConnectionReset),
+        "the server's side is gone"
+    );
+    assert_eq!(get(&server, "/raclette/health").await.status, 200);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout() {
     let app = app_with("header_read_timeout = 60\nkeep_alive_timeout = 0.3");
     let server = start_echo(&app).await;
@@ -593,7 +622,7 @@ async fn bad_server_settings_name_the_field() {
 }
 
 #[tokio::test]
-async fn oversized_headers_and_two_host_headers_are_refused() {
+async fn oversized_headers_and_missing_or_doubled_host_headers_are_refused() {
     let app = app_with("");
     let server = start_echo(&app).await;
     let port = server.addr().port();
@@ -616,6 +645,19 @@ async fn oversized_headers_and_two_host_headers_are_refused() {
     .await;
     assert_eq!(two_hosts.status, 400, "{two_hosts:?}");
     assert_eq!(two_hosts.json()["statusCode"], 400);
+
+    let no_host = raw(
+        &server,
+        "GET /raclette/health HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(no_host.status, 400, "{no_host:?}");
+    assert!(
+        no_host.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Host")),
+        "{no_host:?}"
+    );
 
     let fine = get(&server, "/raclette/health").await;
     assert_eq!(fine.status, 200);

@@ -429,8 +429,8 @@ fn start_problems(
 /// [`Targets`](tracing_subscriber::filter::Targets): unlike `EnvFilter`,
 /// it has nothing to do when a span is entered, and every request enters
 /// its plugin's span. `EnvFilter` is used only for what needs it, span and
-/// field directives such as `[request{path=/x}]=trace`. A `RUST_LOG` that
-/// is neither is ignored.
+/// field directives such as `[plugin]=debug` or `[request{path=/x}]=trace`.
+/// A `RUST_LOG` that is neither is ignored.
 pub fn init_logging(default_filter: &str) {
     use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
@@ -465,12 +465,14 @@ fn log_filter(
     };
     match wanted.filter(|spec| !spec.trim().is_empty()) {
         None => (Some(default()), None),
+        // `Targets` would read `[span]=debug` as a target named `[span]`.
+        Some(spec) if spec.contains('[') => match EnvFilter::try_new(spec) {
+            Ok(filter) => (None, Some(filter)),
+            Err(_) => (Some(default()), None),
+        },
         Some(spec) => match spec.parse::<Targets>() {
             Ok(targets) => (Some(targets), None),
-            Err(_) => match EnvFilter::try_new(spec) {
-                Ok(filter) => (None, Some(filter)),
-                Err(_) => (Some(default()), None),
-            },
+            Err(_) => (Some(default()), None),
         },
     }
 }
@@ -527,13 +529,17 @@ mod tests {
         assert!(targets.would_enable("raclette_runtime", &Level::DEBUG));
         assert!(!targets.would_enable("hyper::proto", &Level::INFO));
 
-        assert!(
-            matches!(
-                log_filter(Some("[request{path=/x}]=trace"), "info"),
-                (None, Some(_))
-            ),
-            "span directives need EnvFilter"
-        );
+        for spans in [
+            "[request{path=/x}]=trace",
+            "[plugin]=debug",
+            "[plugin]",
+            "raclette_core_server=debug,[plugin]=trace",
+        ] {
+            assert!(
+                matches!(log_filter(Some(spans), "info"), (None, Some(_))),
+                "span directives need EnvFilter: {spans}"
+            );
+        }
         let (Some(targets), None) = log_filter(Some("=[=nonsense"), "warn") else {
             panic!("a filter neither can read falls back to the default")
         };

@@ -16,15 +16,16 @@
 //! - a server listening on another address with no `allowed_hosts` (behind
 //!   a proxy, or reached by its IP address) accepts every host.
 //!
-//! A request without a `Host` header (HTTP/1.0 tools) is not a browser's
-//! and is accepted.
+//! An HTTP/1.1 request without a `Host` header is malformed and answered
+//! 400 (RFC 9112 §3.2); an HTTP/1.0 one (old tools) is not a browser's and
+//! is accepted.
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::OnceLock,
 };
 
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header, uri::Authority};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, Version, header, uri::Authority};
 use raclette::HttpError;
 use raclette_discovery::{HostPattern, ServerConfig};
 
@@ -60,10 +61,16 @@ impl HostPolicy {
                 "the request has more than one Host header",
             ));
         }
+        let host = headers.get(header::HOST);
+        if host.is_none() && request.version() == Version::HTTP_11 {
+            return Err(HttpError::bad_request(
+                "an HTTP/1.1 request needs a Host header",
+            ));
+        }
         if self.any_host {
             return Ok(());
         }
-        if let Some(value) = headers.get(header::HOST)
+        if let Some(value) = host
             && !is_plain_loopback(value.as_bytes())
         {
             let text = value
@@ -275,6 +282,25 @@ mod tests {
                 .body(())
                 .unwrap();
             assert!(policy.check(&request).is_ok());
+        }
+    }
+
+    #[test]
+    fn an_http_1_1_request_needs_a_host_header_whatever_the_policy() {
+        for policy in [
+            policy(&[], "127.0.0.1:8081"),
+            policy(&["*"], "0.0.0.0:8081"),
+        ] {
+            let without = |version| {
+                let request = Request::builder()
+                    .version(version)
+                    .uri("/")
+                    .body(())
+                    .unwrap();
+                policy.check(&request).map_err(|e| e.status().as_u16())
+            };
+            assert_eq!(without(Version::HTTP_11), Err(400));
+            assert_eq!(without(Version::HTTP_10), Ok(()), "old tools send none");
         }
     }
 

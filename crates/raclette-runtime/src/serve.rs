@@ -24,7 +24,9 @@
 //! - A closed connection lingers for up to two seconds, reading and
 //!   dropping what the client still sends, so that a client that was cut
 //!   off in the middle of a body (answered 413 or 408) reads the answer
-//!   instead of a connection reset.
+//!   instead of a connection reset. One closed for passing its header,
+//!   keep-alive or send timeout has no answer coming and does not linger:
+//!   its slot is free at once.
 //!
 //! Every answer goes through the `Host` check and gets the security headers
 //! ([`crate::security`]); error answers are JSON ([`crate::rejections`]).
@@ -284,6 +286,7 @@ async fn connection(
         let wait = match state.deadline(&shared.limits) {
             Some(deadline) if deadline <= now => {
                 tracing::debug!(%peer, "closing a connection that passed its header, keep-alive or send timeout");
+                state.timed_out.store(true, Ordering::Relaxed);
                 return;
             }
             Some(deadline) => Duration::from_nanos(deadline - now).min(check_every),
@@ -336,6 +339,9 @@ struct ConnState {
     closable: AtomicBool,
     /// The route that took the connection over closed it.
     closing: AtomicBool,
+    /// Closed for passing a deadline: no answer is on its way, so the
+    /// connection does not linger (and its slot is free at once).
+    timed_out: AtomicBool,
     read_waker: AtomicWaker,
     write_waker: AtomicWaker,
 }
@@ -374,6 +380,7 @@ impl ConnState {
             write_blocked_since: AtomicU64::new(NONE),
             closable: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
             read_waker: AtomicWaker::new(),
             write_waker: AtomicWaker::new(),
         }
@@ -616,7 +623,10 @@ impl Drop for TrackedIo {
         let (Some(stream), permit) = (self.stream.take(), self.permit.take()) else {
             return;
         };
-        if self.saw_eof || self.shared.stopping.load(Ordering::Relaxed) {
+        if self.saw_eof
+            || self.state.timed_out.load(Ordering::Relaxed)
+            || self.shared.stopping.load(Ordering::Relaxed)
+        {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
