@@ -357,8 +357,12 @@ mod tests {
         }
         assert_eq!(answers(&local, "user@localhost"), Err(400));
         assert_eq!(answers(&local, "local host"), Err(400));
-        let no_host = Request::builder().uri("/").body(()).unwrap();
-        assert!(local.check(&no_host).is_ok());
+        let no_host = Request::builder()
+            .version(Version::HTTP_10)
+            .uri("/")
+            .body(())
+            .unwrap();
+        assert!(local.check(&no_host).is_ok(), "an HTTP/1.0 tool's request");
         let absolute = Request::builder()
             .uri("http://evil.example/")
             .header(header::HOST, "localhost")
