@@ -992,6 +992,46 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_connection_closed_for_a_timeout_frees_its_slot_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ServerConfig::default();
+        let shared = Arc::new(Shared {
+            router: Router::new(),
+            identifiers: Identifiers::default(),
+            limits: Limits::new(&config),
+            hosts: HostPolicy::new(&config, addr),
+            stopping: AtomicBool::new(false),
+        });
+        let slots = Arc::new(Semaphore::new(1));
+        let tracked = |stream, state| TrackedIo {
+            stream: Some(stream),
+            permit: Some(slots.clone().try_acquire_owned().unwrap()),
+            state,
+            shared: shared.clone(),
+            saw_eof: false,
+            write_blocked: false,
+        };
+
+        // Closed otherwise (an answer may be on its way): it lingers, and
+        // keeps its slot while it does.
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        drop(tracked(stream, Arc::new(ConnState::new(clock()))));
+        assert_eq!(slots.available_permits(), 0, "a lingering connection");
+        drop(client);
+        drop(slots.acquire().await.unwrap());
+
+        // Closed for passing a deadline: no answer is coming.
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let state = Arc::new(ConnState::new(clock()));
+        state.timed_out.store(true, Ordering::Relaxed);
+        drop(tracked(stream, state));
+        assert_eq!(slots.available_permits(), 1, "the slot is free at once");
+    }
+
     #[test]
     fn the_clock_goes_on_as_instant_does() {
         let (before, instant) = (clock(), Instant::now());
