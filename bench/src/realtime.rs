@@ -94,8 +94,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     let after = resident_kib(pid).ok_or("cannot read the server's memory")?;
     let per_socket_kib = (after - before) / n as f64;
 
-    let server_cpu = crate::load::cpu_time(pid);
-    let own_cpu = crate::load::cpu_time(std::process::id());
+    let server_cpu = load::cpu_time(pid);
+    let own_cpu = load::cpu_time(std::process::id());
     let mut latencies = Vec::with_capacity(n * BROADCASTS);
     let mut missing = 0;
     for i in 0..BROADCASTS {
@@ -131,8 +131,8 @@ async fn measure(n: usize, report: &mut Report) -> Result<(), String> {
     };
     let cpu = format!(
         "CPU per delivery: server {}, benchmark's clients {}",
-        cpu_per_delivery(server_cpu, crate::load::cpu_time(pid)),
-        cpu_per_delivery(own_cpu, crate::load::cpu_time(std::process::id()))
+        cpu_per_delivery(server_cpu, load::cpu_time(pid)),
+        cpu_per_delivery(own_cpu, load::cpu_time(std::process::id()))
     );
     drop(clients);
     server.stop().await?;

@@ -282,11 +282,8 @@ pub(crate) async fn interleaved(
 ) -> Result<Vec<LoadResult>, String> {
     Ok(interleaved_rounds(targets, settings)
         .await?
-        .into_iter()
-        .map(|mut results| {
-            results.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
-            results.swap_remove(results.len() / 2)
-        })
+        .iter()
+        .map(|results| median_round(results))
         .collect())
 }
 
@@ -314,24 +311,29 @@ pub(crate) async fn interleaved_rounds(
     Ok(rounds)
 }
 
-/// The median round of `results`.
+/// The middle one of `values` in `order` (the upper one of an even count).
+fn median<T>(mut values: Vec<T>, order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> T {
+    values.sort_by(order);
+    values.swap_remove(values.len() / 2)
+}
+
+/// The median round of `results`, by rate.
 fn median_round(results: &[LoadResult]) -> LoadResult {
-    let mut sorted = results.to_vec();
-    sorted.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
-    sorted.swap_remove(sorted.len() / 2)
+    median(results.to_vec(), |a, b| {
+        a.requests_per_second.total_cmp(&b.requests_per_second)
+    })
 }
 
 /// The median over rounds of `ours / theirs` in the same round: the two
 /// ran back to back, so a machine that speeds up or slows down between
 /// rounds moves both.
 fn paired_ratio(ours: &[LoadResult], theirs: &[LoadResult]) -> f64 {
-    let mut ratios: Vec<f64> = ours
+    let ratios = ours
         .iter()
         .zip(theirs)
         .map(|(a, b)| a.requests_per_second / b.requests_per_second)
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
+    median(ratios, f64::total_cmp)
 }
 
 /// The median over rounds of the server CPU time per request `theirs /
@@ -340,10 +342,6 @@ fn paired_cpu_ratio(
     ours: &[LoadResult],
     theirs: &[LoadResult],
 ) -> Option<(f64, Duration, Duration)> {
-    let median = |mut values: Vec<Duration>| {
-        values.sort();
-        values[values.len() / 2]
-    };
     let ours: Vec<Duration> = ours
         .iter()
         .map(|r| r.server_cpu_per_request)
@@ -352,7 +350,7 @@ fn paired_cpu_ratio(
         .iter()
         .map(|r| r.server_cpu_per_request)
         .collect::<Option<_>>()?;
-    let mut ratios: Vec<f64> = ours
+    let ratios: Vec<f64> = ours
         .iter()
         .zip(&theirs)
         .filter(|(a, _)| !a.is_zero())
@@ -361,8 +359,11 @@ fn paired_cpu_ratio(
     if ratios.is_empty() {
         return None;
     }
-    ratios.sort_by(f64::total_cmp);
-    Some((ratios[ratios.len() / 2], median(ours), median(theirs)))
+    Some((
+        median(ratios, f64::total_cmp),
+        median(ours, Ord::cmp),
+        median(theirs, Ord::cmp),
+    ))
 }
 
 /// Where the todo benchmarks store their data.

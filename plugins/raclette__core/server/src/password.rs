@@ -89,11 +89,10 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `password` hashed by `argon2` (whose parameters are `params`) with
-/// `salt` into `out`, in this thread's kept memory.
+/// `password` hashed by `argon2` with `salt` into `out`, in this thread's
+/// kept memory.
 fn compute(
     argon2: &Argon2<'_>,
-    params: &Params,
     password: &[u8],
     salt: Salt<'_>,
     out: &mut [u8],
@@ -101,7 +100,7 @@ fn compute(
     let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
     let salt = salt.decode_b64(&mut salt_bytes)?;
     BLOCKS.with_borrow_mut(|blocks| {
-        blocks.resize(params.block_count(), Block::default());
+        blocks.resize(argon2.params().block_count(), Block::default());
         argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..])
     })?;
     Ok(())
@@ -109,15 +108,14 @@ fn compute(
 
 fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    let params = Params::default();
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
     let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        compute(&argon2, &params, password.as_bytes(), salt.as_salt(), out)
+        compute(&argon2, password.as_bytes(), salt.as_salt(), out)
     })?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params)?,
+        params: ParamsString::try_from(argon2.params())?,
         salt: Some(salt.as_salt()),
         hash: Some(output),
     };
@@ -136,10 +134,9 @@ fn verify_now(password: &str, hash: &str) -> bool {
             .map(Version::try_from)
             .transpose()?
             .unwrap_or_default();
-        let params = Params::try_from(&parsed)?;
-        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let argon2 = Argon2::new(algorithm, version, Params::try_from(&parsed)?);
         let computed = Output::init_with(expected.len(), |out| {
-            compute(&argon2, &params, password.as_bytes(), salt, out)
+            compute(&argon2, password.as_bytes(), salt, out)
         })?;
         // `Output` compares in constant time.
         Ok(computed == expected)
