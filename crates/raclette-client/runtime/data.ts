@@ -117,6 +117,8 @@ function operationFor(
     let lastParams: Record<string, unknown> = call.params ?? {}
     let storeSubscription: (() => void) | null = null
     let resyncSubscription: (() => void) | null = null
+    // Requests sent so far: only the latest read's answer is shown.
+    let runs = 0
 
     const notify = () => {
       for (const fn of [...subscribers]) {
@@ -155,8 +157,9 @@ function operationFor(
         if (params !== undefined) lastParams = params
         const cacheKey = `${cacheScope}/${type}/${name}/${JSON.stringify(lastParams)}`
         if (options.useCache && operation.kind === 'read' && ctx.cache.has(cacheKey)) {
+          runs++
           result = ctx.cache.get(cacheKey)
-          rememberList()
+          rememberList(ctx.store.createdCount(type))
           watchStore()
           notify()
           options.cb?.(result as T, null)
@@ -165,15 +168,23 @@ function operationFor(
         state.isLoading = true
         state.error = null
         notify()
+        // Where the store stood when the request left: what changes before
+        // its answer arrives (a todo created, another deleted) is not undone
+        // by it, and a read started later wins over this one.
+        const sent = ++runs
+        const readFrom = ctx.store.position()
+        const createdBefore = ctx.store.createdCount(type)
         try {
           const request = buildRequest(operation, lastParams)
           const { response, result: body } = await ctx.api.request(request.method, request.url, request.body)
+          if (operation.kind === 'read' && sent !== runs) return { response, result: body as T }
           result = body
           state.response = response
-          if (operation.kind === 'read') ctx.cache.set(cacheKey, body)
-          else ctx.cache.clear()
-          if (useStore) ctx.store.merge(type, operation.kind, idKey, body, lastParams)
-          rememberList()
+          // A read that crossed a write is not kept for others to reuse.
+          if (operation.kind !== 'read') ctx.cache.clear()
+          else if (ctx.store.position() === readFrom) ctx.cache.set(cacheKey, body)
+          if (useStore) ctx.store.merge(type, operation.kind, idKey, body, lastParams, readFrom)
+          rememberList(createdBefore)
           watchStore()
           state.isLoading = false
           notify()
@@ -181,6 +192,7 @@ function operationFor(
           options.cb?.(body as T, response)
           return { response, result: body as T }
         } catch (error) {
+          if (operation.kind === 'read' && sent !== runs) throw error
           state.error = error instanceof Error ? error : new Error(String(error))
           state.isLoading = false
           notify()
@@ -210,14 +222,15 @@ function operationFor(
       },
     }
 
-    // A list read follows its own items, and items created after it.
-    function rememberList() {
+    // A list read follows its own items, and items created since it was
+    // sent (`createdBefore`, a position in the store's creation log).
+    function rememberList(createdBefore: number) {
       if (!live || operation.kind !== 'read' || !Array.isArray(result)) return
       listIds = result
         .map((item) => (item !== null && typeof item === 'object' ? (item as Item)[idKey] : undefined))
         .filter((id) => id !== undefined && id !== null)
         .map(String)
-      createdFrom = ctx.store.createdCount(type)
+      createdFrom = createdBefore
     }
 
     function watchStore() {

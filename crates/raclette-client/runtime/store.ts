@@ -97,11 +97,21 @@ export class GlobalStore implements StateStore {
 /** An item of a data type. */
 export type Item = Record<string, unknown>
 
-/** Items normalized by data type and id; subscribers hear per type. */
+/**
+ * Items normalized by data type and id; subscribers hear per type.
+ *
+ * Answers and realtime messages arrive in any order, so the store keeps what
+ * it needs to refuse a late one: an item whose numeric `version` is lower than
+ * the stored one's does not replace it, and a read started before an item was
+ * deleted (see `position`) does not bring it back.
+ */
 export class DataStore {
   #types = new Map<string, Map<string, Item>>()
   #subscribers = new Map<string, Set<() => void>>()
   #created = new Map<string, string[]>()
+  /** Deleted ids by type: when (a position) and at which version. */
+  #deleted = new Map<string, Map<string, { at: number; version: number | undefined }>>()
+  #position = 0
 
   /** The items of `type`, in the order they arrived. */
   list(type: string): Item[] {
@@ -113,38 +123,61 @@ export class DataStore {
     return this.#types.get(type)?.get(id)
   }
 
-  /** Merges a result by the operation's kind; `idKey` names the id field. */
-  merge(type: string, kind: OperationKind, idKey: string, result: unknown, params: Item = {}): void {
+  /** Where the store's history stands: pass it to `merge` for a read started now. */
+  position(): number {
+    return this.#position
+  }
+
+  /**
+   * Merges a result by the operation's kind; `idKey` names the id field. For
+   * a read, `readFrom` is the `position()` when it was sent: items deleted
+   * since then stay deleted.
+   */
+  merge(type: string, kind: OperationKind, idKey: string, result: unknown, params: Item = {}, readFrom?: number): void {
     const items = Array.isArray(result) ? result : [result]
-    let table = this.#types.get(type)
-    if (!table) {
-      table = new Map()
-      this.#types.set(type, table)
-    }
+    const table = this.#table(this.#types, type)
+    const deleted = this.#table(this.#deleted, type)
+    const at = ++this.#position
     let changed = false
     for (const raw of items) {
       const item: Item | undefined = isTree(raw) ? raw : undefined
       const id = String(item?.[idKey] ?? params[idKey] ?? '')
       if (id === '') continue
+      const gone = deleted.get(id)
       switch (kind) {
         case 'read':
-          if (item) table.set(id, item)
+          if (!item || isOlder(item, table.get(id))) continue
+          if (gone && gone.at > (readFrom ?? at) && !isNewer(item, gone.version)) continue
+          table.set(id, item)
           break
         case 'create':
-          if (item) table.set(id, item)
-          this.#createdLog(type).push(id)
-          break
         case 'update':
-          if (item) table.set(id, { ...(table.get(id) ?? {}), ...item })
+          if (!item || isOlder(item, table.get(id))) continue
+          if (gone && writtenBefore(item, gone.version)) continue
+          deleted.delete(id)
+          table.set(id, kind === 'update' ? { ...(table.get(id) ?? {}), ...item } : item)
+          if (kind === 'create') this.#createdLog(type).push(id)
           break
         case 'delete':
-        case 'deleteHard':
+        case 'deleteHard': {
+          const version = versionOf(item) ?? versionOf(table.get(id))
           table.delete(id)
+          deleted.set(id, { at, version })
           break
+        }
       }
       changed = true
     }
     if (changed) this.#notify(type)
+  }
+
+  #table<V>(tables: Map<string, Map<string, V>>, type: string): Map<string, V> {
+    let table = tables.get(type)
+    if (!table) {
+      table = new Map()
+      tables.set(type, table)
+    }
+    return table
   }
 
   /** How many items of `type` were created so far (a position in the creation log). */
@@ -182,6 +215,7 @@ export class DataStore {
     const types = [...this.#types.keys()]
     this.#types.clear()
     this.#created.clear()
+    this.#deleted.clear()
     for (const type of types) this.#notify(type)
   }
 
@@ -194,4 +228,28 @@ export class DataStore {
       }
     }
   }
+}
+
+/** An item's numeric `version`, when it has one. */
+function versionOf(item: Item | undefined): number | undefined {
+  const version = item?.version
+  return typeof version === 'number' && Number.isFinite(version) ? version : undefined
+}
+
+/** Whether `item` is an older version than `stored`. */
+function isOlder(item: Item, stored: Item | undefined): boolean {
+  const [mine, theirs] = [versionOf(item), versionOf(stored)]
+  return mine !== undefined && theirs !== undefined && mine < theirs
+}
+
+/** Whether `item` was written at or before `version` (both known). */
+function writtenBefore(item: Item, version: number | undefined): boolean {
+  const mine = versionOf(item)
+  return mine !== undefined && version !== undefined && mine <= version
+}
+
+/** Whether `item` has a higher version than `version` (both known). */
+function isNewer(item: Item, version: number | undefined): boolean {
+  const mine = versionOf(item)
+  return mine !== undefined && version !== undefined && mine > version
 }

@@ -117,6 +117,43 @@ test('each list read follows its own items, plus items created after it', async 
   assert.deepEqual(shopping.dataArr.map((t) => t._id), ['a'], 'a new read starts from its own result')
 })
 
+test('a read answered after writes does not undo them, and the latest read wins', async () => {
+  const milk = { _id: 'a', name: 'Milk', isCompleted: false, version: 1 }
+  const bread = { _id: 'b', name: 'Bread', isCompleted: false, version: 1 }
+  const answers = []
+  const { $data } = setup({
+    [`GET http://portal.test${base}/all`]: () => new Promise((resolve) => answers.push(resolve)),
+    [`POST http://portal.test${base}`]: (body) => ({ status: 201, body: { _id: 'c', isCompleted: false, version: 1, ...body } }),
+    [`PATCH http://portal.test${base}/checkTask/a`]: { ...milk, isCompleted: true, version: 2 },
+    [`DELETE http://portal.test${base}/b`]: { ...bread, isDeleted: true, version: 2 },
+  })
+  const answered = async (count) => {
+    while (answers.length < count) await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  const list = $data.todo.getAll()
+  const reading = list.execute()
+  await answered(1)
+  // While the list is on its way: a todo is created, one checked off, one deleted.
+  await $data.todo.create().execute({ name: 'Eggs' })
+  await $data.todo.updateCheckTask().execute({ _id: 'a', isCompleted: true })
+  await $data.todo.delete().execute({ _id: 'b' })
+  answers[0]({ status: 200, body: [milk, bread] })
+  await reading
+  assert.deepEqual(list.dataArr.map((t) => t._id), ['a', 'c'], 'the created todo stays, the deleted one stays away')
+  assert.equal(list.dataArr[0].isCompleted, true, 'an older version does not replace a newer one')
+
+  // Two reads in flight, answered out of order: the later one is shown.
+  const first = list.execute()
+  const second = list.execute()
+  await answered(3)
+  answers[2]({ status: 200, body: [{ ...milk, isCompleted: true, version: 2 }] })
+  await second
+  answers[1]({ status: 200, body: [{ ...milk, isCompleted: true, version: 2 }, { ...bread, version: 1 }] })
+  await first
+  assert.deepEqual(list.dataArr.map((t) => t._id), ['a'], 'the answer of the earlier read is not shown')
+  assert.equal(list.isLoading, false)
+})
+
 test('immediate runs at once and calls cb; useCache answers repeated reads locally', async () => {
   const { $data, calls } = setup({ [`GET http://portal.test${base}/all`]: [{ _id: 'a', name: 'Milk' }] })
   let resolve
