@@ -167,13 +167,22 @@ impl std::error::Error for HttpError {}
 
 impl IntoResponse for HttpError {
     /// The JSON body with the status; a 401 also says how to authenticate
-    /// (`WWW-Authenticate: Bearer realm="raclette"`, as RFC 9110 asks).
+    /// (`WWW-Authenticate: Bearer realm="raclette"`, as RFC 9110 asks),
+    /// and a 503 when to try again (`Retry-After: 1`, in seconds: the
+    /// framework's 503s are a busy database or session store, brief by
+    /// nature).
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            headers.insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"raclette\""),
+            );
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
             );
         }
         response
@@ -232,5 +241,21 @@ mod tests {
         assert_eq!(err.message(), "database error");
         let err = super::HttpError::from(crate::Error::msg("no licence key"));
         assert_eq!(err.message(), "no licence key");
+    }
+
+    #[test]
+    fn a_401_says_how_to_authenticate_and_a_503_when_to_retry() {
+        use axum::http::{StatusCode, header};
+        let unauthorized = super::HttpError::new(StatusCode::UNAUTHORIZED, "sign in first");
+        let response = unauthorized.into_response();
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"raclette\""
+        );
+        assert!(!response.headers().contains_key(header::RETRY_AFTER));
+        let busy = super::HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "database busy");
+        let response = busy.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }
