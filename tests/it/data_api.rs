@@ -196,6 +196,56 @@ async fn lists_are_paged_and_filtered_and_bad_queries_name_the_parameter() {
 }
 
 #[tokio::test]
+async fn filters_compare_only_values_of_their_json_type_on_both_databases() {
+    on_both(|server| async move {
+        create(&server, json!({"name": "123", "isCompleted": true})).await;
+        create(&server, json!({"name": "abc", "isCompleted": false})).await;
+        create(
+            &server,
+            json!({"name": "true", "isCompleted": false, "tags": ["a"]}),
+        )
+        .await;
+        let names = |reply: &raclette_tests::Reply| {
+            let mut names: Vec<String> = reply
+                .json
+                .as_array()
+                .unwrap_or_else(|| panic!("a list: {}", reply.text))
+                .iter()
+                .map(|todo| todo["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        for (query, expected) in [
+            // A number or text where the field holds a boolean matches nothing.
+            ("isCompleted=1", vec![]),
+            ("isCompleted=0", vec![]),
+            ("isCompleted[gt]=%22abc%22", vec![]),
+            ("isCompleted=true", vec!["123"]),
+            // Text compares with text only.
+            ("name[gt]=5", vec![]),
+            ("name[lt]=5", vec![]),
+            ("name[gt]=true", vec![]),
+            ("name=123", vec![]),
+            ("name=%22123%22", vec!["123"]),
+            ("name=%22true%22", vec!["true"]),
+            ("name[gt]=%22a%22", vec!["abc", "true"]),
+            ("tags[gt]=%22a%22", vec![]),
+            // A value of another type is never equal to the filter's.
+            ("name[ne]=5", vec!["123", "abc", "true"]),
+            ("name[ne]=%22abc%22", vec!["123", "true"]),
+            ("isCompleted[ne]=1", vec!["123", "abc", "true"]),
+        ] {
+            let reply = call(&server, "GET", &format!("{BASE}/all?{query}"), None).await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            assert_eq!(names(&reply), expected, "{query}");
+        }
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn bad_ids_and_oversized_fields_are_refused_and_nothing_is_stored() {
     on_both(|server| async move {
         for id in ["%00", "not-a-uuid", "1%27%20OR%20%271%27=%271"] {

@@ -315,13 +315,65 @@ fn condition(
             }
         }
         Column::Doc => {
+            // Only values of the filter's JSON type compare: SQLite and
+            // PostgreSQL order values of different types differently (SQLite
+            // reads `true` as 1, jsonb sorts every string above every
+            // number), so `pinned=1` or `title[gt]=5` would answer otherwise
+            // on each. A value of another type is never equal to the filter's.
             let arg = sql.arg(dialect, Arg::Text(value.to_string()));
-            match dialect {
-                Dialect::Sqlite => format!("{expr} {op} json_extract({arg}, '$')"),
-                Dialect::Postgres => format!("{expr} {op} {arg}::jsonb"),
+            let (compared, equal) = match dialect {
+                Dialect::Sqlite => (
+                    format!("{expr} {op} json_extract({arg}, '$')"),
+                    format!("{expr} = json_extract({arg}, '$')"),
+                ),
+                Dialect::Postgres => (
+                    format!("{expr} {op} {arg}::jsonb"),
+                    format!("{expr} = {arg}::jsonb"),
+                ),
+            };
+            let same_type = same_json_type(dialect, &expr, value);
+            if op == FilterOp::Ne.sql() {
+                // Present and not null, as a null filter's `ne` means.
+                let present = match dialect {
+                    Dialect::Sqlite => format!("{expr} IS NOT NULL"),
+                    Dialect::Postgres => format!("jsonb_typeof({expr}) <> 'null'"),
+                };
+                format!("({present} AND NOT ({same_type} AND {equal}))")
+            } else {
+                format!("({same_type} AND {compared})")
             }
         }
     })
+}
+
+/// SQL that is true when the document field `expr` (as [`expression`]
+/// writes it) holds a value of `value`'s JSON type.
+fn same_json_type(dialect: Dialect, expr: &str, value: &Value) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            let types = match value {
+                Value::String(_) => "'text'",
+                Value::Number(_) => "'integer', 'real'",
+                Value::Bool(_) => "'true', 'false'",
+                Value::Array(_) => "'array'",
+                Value::Object(_) => "'object'",
+                Value::Null => "'null'",
+            };
+            let of = expr.replacen("json_extract(", "json_type(", 1);
+            format!("{of} IN ({types})")
+        }
+        Dialect::Postgres => {
+            let kind = match value {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+                Value::Null => "null",
+            };
+            format!("jsonb_typeof({expr}) = '{kind}'")
+        }
+    }
 }
 
 const STAMP: &[time::format_description::BorrowedFormatItem<'static>] =
