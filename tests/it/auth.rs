@@ -917,6 +917,91 @@ async fn project_safety(db: Db) {
 
 /// Runs each `async fn name(db: Db)` of the calling module as a test on
 /// SQLite and one on PostgreSQL.
+/// Text with a NUL character, which PostgreSQL cannot store or compare,
+/// is a 400 naming the field on both databases, in bodies and path ids.
+async fn nul_characters_are_refused(db: Db) {
+    let portal = Portal::start(db, "").await;
+    let mut anonymous = portal.agent();
+    let refused = anonymous
+        .send(
+            "POST",
+            "/plugin/raclette/core/session",
+            Some(json!({ "email": "ada@example.com\u{0}", "password": "whatever-pass" })),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(refused.json["field"], "email", "{}", refused.text);
+    let (mut ada, ada_id) = portal.signed_in("ada@example.com").await;
+    for (method, path, body, field) in [
+        (
+            "POST",
+            "/plugin/raclette/core/project".to_owned(),
+            Some(json!({ "name": "a\u{0}b" })),
+            "name",
+        ),
+        (
+            "POST",
+            "/plugin/raclette/core/token".to_owned(),
+            Some(json!({ "name": "a\u{0}b" })),
+            "name",
+        ),
+        (
+            "PUT",
+            "/plugin/raclette/core/session/project".to_owned(),
+            Some(json!({ "project": "a\u{0}b" })),
+            "project",
+        ),
+        (
+            "PATCH",
+            format!("/plugin/raclette/core/user/{ada_id}"),
+            Some(json!({ "displayName": "a\u{0}b" })),
+            "displayName",
+        ),
+        (
+            "PATCH",
+            "/plugin/raclette/core/user/a%00b".to_owned(),
+            Some(json!({ "displayName": "Ada" })),
+            "id",
+        ),
+        (
+            "DELETE",
+            "/plugin/raclette/core/token/a%00b".to_owned(),
+            None,
+            "id",
+        ),
+        (
+            "DELETE",
+            "/plugin/raclette/core/member/a%00b".to_owned(),
+            None,
+            "id",
+        ),
+    ] {
+        let reply = ada.send(method, &path, body).await;
+        assert_eq!(reply.status, 400, "{method} {path}: {}", reply.text);
+        assert!(
+            reply.text.contains("NUL"),
+            "{method} {path}: {}",
+            reply.text
+        );
+        if field != "id" {
+            assert_eq!(
+                reply.json["field"], field,
+                "{method} {path}: {}",
+                reply.text
+            );
+        }
+    }
+    let tokens = ada
+        .send("GET", "/plugin/raclette/core/token/all", None)
+        .await;
+    assert_eq!(
+        tokens.json,
+        json!([]),
+        "nothing was stored: {}",
+        tokens.text
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -938,4 +1023,5 @@ on_both_databases!(
     password_change_and_expiry,
     sign_ins_are_rate_limited,
     project_safety,
+    nul_characters_are_refused,
 );

@@ -14,7 +14,9 @@ use crate::HttpError;
 /// 400 [`HttpError`] that names the field at fault (`tags[1]: invalid type:
 /// integer, expected a string`), instead of axum's plain-text rejection; a
 /// body over the route's size limit (2 MiB unless the route sets
-/// `axum::extract::DefaultBodyLimit`) with a 413.
+/// `axum::extract::DefaultBodyLimit`) with a 413. Text holding a NUL
+/// character (`\u0000`) is a 400 naming the field on every database
+/// (PostgreSQL cannot store it).
 ///
 /// ```
 /// use raclette::Json;
@@ -106,6 +108,19 @@ where
 
 /// Parses a JSON body, naming the field at fault on failure.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    if let Some(field) = nul_text(bytes) {
+        let at = if field.is_empty() {
+            "body".to_owned()
+        } else {
+            format!("body.{field}")
+        };
+        let err = HttpError::bad_request(format!("{at}: text cannot contain the NUL character"));
+        return Err(if field.is_empty() {
+            err
+        } else {
+            err.with_field(field)
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
@@ -150,6 +165,52 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     Ok(value)
 }
 
+/// Where a JSON body holds text with a NUL character (`\u0000`; PostgreSQL
+/// cannot store it, SQLite would, so it is refused alike for every plugin):
+/// the path of the first such string or key (empty at the top), or `None`.
+/// The scan for the escape is cheap; only a body that has one is parsed to
+/// find the path.
+fn nul_text(bytes: &[u8]) -> Option<String> {
+    let mut rest = bytes;
+    let mut found = false;
+    while let Some(at) = rest.iter().position(|&b| b == b'\\') {
+        let escape = rest.get(at + 1..at + 6);
+        if escape.is_some_and(|e| e[0] == b'u' && &e[1..] == b"0000") {
+            found = true;
+            break;
+        }
+        // Skip the escaped character (it may itself be a backslash).
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    if !found {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn path_of(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| path_of(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    Some(path)
+                } else {
+                    path_of(item, &path)
+                }
+            }),
+            _ => None,
+        }
+    }
+    path_of(&value, "")
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
@@ -189,6 +250,21 @@ mod tests {
     struct Todo {
         name: String,
         tags: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused_naming_the_field() {
+        let err = parse::<Todo>(br#"{"name": "a\u0000b"}"#).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.field()), (400, Some("name")));
+        assert!(err.message().contains("NUL"), "{}", err.message());
+        let err = parse::<Todo>(br#"{"name": "a", "tags": ["x", "\u0000"]}"#).unwrap_err();
+        assert_eq!(err.field(), Some("tags[1]"));
+        let err = parse::<serde_json::Value>(br#"{"a": {"b\u0000": 1}}"#).unwrap_err();
+        assert_eq!(err.field(), Some("a.b\0"));
+        // An escaped backslash before `u0000` is text, not a NUL.
+        let todo = parse::<Todo>(br#"{"name": "C:\\u0000"}"#).unwrap();
+        assert_eq!(todo.name, "C:\\u0000");
+        assert!(parse::<Todo>(br#"{"name": "\u0001 \\ \" ok"}"#).is_ok());
     }
 
     #[test]

@@ -158,6 +158,31 @@ fn bad(field: &str, message: impl Into<String>) -> HttpError {
     DataError::invalid(format!("body.{field}"), message).into()
 }
 
+/// Whole seconds to wait, rounded up: a client that waits exactly that long
+/// is let in (rounded down, it would be refused once more).
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// An id in a route's path: any text without a NUL character (which
+/// PostgreSQL cannot compare with, so it would be a 500 there and a plain
+/// miss on SQLite): a 400 naming the parameter instead.
+#[derive(serde::Deserialize)]
+#[serde(try_from = "String")]
+struct PathId(String);
+
+impl TryFrom<String> for PathId {
+    type Error = &'static str;
+
+    fn try_from(id: String) -> Result<Self, Self::Error> {
+        if id.contains('\0') {
+            Err("an id cannot contain the NUL character")
+        } else {
+            Ok(PathId(id))
+        }
+    }
+}
+
 fn forbidden(message: impl Into<String>) -> HttpError {
     HttpError::new(StatusCode::FORBIDDEN, message)
 }
@@ -213,7 +238,7 @@ struct SignIn {
 }
 
 fn too_many(wait: std::time::Duration) -> Response {
-    let seconds = wait.as_secs().max(1);
+    let seconds = retry_after_seconds(wait);
     let mut response = HttpError::new(
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many sign-in attempts; try again in {seconds} s"),
@@ -498,7 +523,7 @@ async fn revoke_token(
     State(core): Shared,
     user: CurrentUser,
     events: Events,
-    Path(id): Path<String>,
+    Path(PathId(id)): Path<PathId>,
 ) -> Result<StatusCode, HttpError> {
     let principal = principal_of(&core, &user).await?;
     if core.tokens.revoke(&principal.record.id, &id).await? {
@@ -563,7 +588,7 @@ async fn get_user(
     State(core): Shared,
     user: CurrentUser,
     project: Project,
-    Path(id): Path<String>,
+    Path(PathId(id)): Path<PathId>,
 ) -> Result<Json<ListedUser>, HttpError> {
     let principal = principal_of(&core, &user).await?;
     visible_users(&core, &principal, &project)
@@ -587,7 +612,7 @@ async fn update_user(
     State(core): Shared,
     user: CurrentUser,
     events: Events,
-    Path(id): Path<String>,
+    Path(PathId(id)): Path<PathId>,
     Json(body): Json<UserChange>,
 ) -> Result<Json<UserRecord>, HttpError> {
     let principal = principal_of(&core, &user).await?;
@@ -701,7 +726,7 @@ async fn remove_member(
     State(core): Shared,
     project: Project,
     events: Events,
-    Path(id): Path<String>,
+    Path(PathId(id)): Path<PathId>,
 ) -> Result<StatusCode, HttpError> {
     if core.accounts.remove_member(project.id(), &id).await? {
         ended(&events, &id);
@@ -710,5 +735,24 @@ async fn remove_member(
         Err(HttpError::not_found(format!(
             "no member `{id}` in this project"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(
+            super::retry_after_seconds(Duration::from_millis(10_900)),
+            11
+        );
+        assert_eq!(
+            super::retry_after_seconds(Duration::from_millis(10_001)),
+            11
+        );
+        assert_eq!(super::retry_after_seconds(Duration::from_secs(10)), 10);
+        assert_eq!(super::retry_after_seconds(Duration::ZERO), 1);
     }
 }
