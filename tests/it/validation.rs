@@ -230,7 +230,25 @@ fn the_app_configuration_is_checked_too() {
         &problems(&app),
         "raclette.toml",
         Some("plugins.acme__shop.options.greetng"),
-        "unknown option `greetng` of plugin `acme__shop`: it declares `greeting`, `limit`",
+        "unknown option `greetng` in [plugins.acme__shop.options] of plugin `acme__shop`: it declares `greeting`, `limit` ([options] of plugins/acme__shop/raclette.plugin.toml)",
+    );
+    // A built-in's options are named as written, in their own section.
+    app.config("name = \"fixture\"\n[realtime]\nadaptor = \"redis\"\n");
+    let framework = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (builtins, unreadable) = raclette_discovery::read_builtin_sources(&framework);
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    let report = raclette_discovery::discover_with(app.path(), builtins)
+        .err()
+        .expect("problems");
+    assert_problem(
+        &report,
+        "raclette.toml",
+        Some("realtime.adaptor"),
+        "unknown option `adaptor` in [realtime] of plugin `raclette__realtime`: it declares `adapter`",
+    );
+    assert!(
+        !report.to_string().contains("plugins/raclette__realtime"),
+        "a built-in's metadata is not in the app: {report}"
     );
     // Permissions are declared by their short name.
     app.write(

@@ -336,7 +336,7 @@ pub fn from_sources(
 
     // Configuration refers to existing plugins.
     for (folder, overrides) in &config.plugins {
-        if let Some((_, manifest, _, _)) = valid.get(folder) {
+        if let Some((_, manifest, source, _)) = valid.get(folder) {
             // An override must name an option the plugin declares, or a
             // misspelling would silently leave the default in place.
             let declared = manifest.options.as_object();
@@ -353,11 +353,23 @@ pub fn from_sources(
                 } else {
                     format!("it declares {}", names.join(", "))
                 };
+                // Named as the user wrote it (`[realtime] adaptor`); a
+                // built-in's metadata is not in the app, so it is not cited.
+                let section = crate::config::options_section(folder);
+                let field = match section.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                    Some(table) => format!("{table}.{key}"),
+                    None => format!("plugins.{folder}.options.{key}"),
+                };
+                let declared_in = if source.builtin {
+                    format!("the built-in plugin `{folder}`")
+                } else {
+                    format!("[options] of {PLUGINS_DIR}/{folder}/{PLUGIN_MANIFEST_FILE}")
+                };
                 report.push(Problem::field(
                     crate::APP_CONFIG_FILE,
-                    format!("plugins.{folder}.options.{key}"),
+                    field,
                     format!(
-                        "unknown option `{key}` of plugin `{folder}`: {names} ([options] of {PLUGINS_DIR}/{folder}/{PLUGIN_MANIFEST_FILE})"
+                        "unknown option `{key}` in {section} of plugin `{folder}`: {names} ({declared_in})"
                     ),
                 ));
             }
