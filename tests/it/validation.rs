@@ -237,9 +237,7 @@ fn the_app_configuration_is_checked_too() {
     let framework = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let (builtins, unreadable) = raclette_discovery::read_builtin_sources(&framework);
     assert!(unreadable.is_empty(), "{unreadable:?}");
-    let report = raclette_discovery::discover_with(app.path(), builtins)
-        .err()
-        .expect("problems");
+    let report = raclette_discovery::discover_with(app.path(), builtins).expect_err("problems");
     assert_problem(
         &report,
         "raclette.toml",
