@@ -636,6 +636,26 @@ async fn tokens_and_disabling(db: Db) {
         again.text
     );
     todo_is_untouched(&portal, &mut root, &id, "ada's").await;
+    // Enabled again, the user signs in anew; the old token stays revoked.
+    let enabled = root
+        .send(
+            "PATCH",
+            &format!("/plugin/raclette/core/user/{ada_id}"),
+            Some(json!({ "disabled": false })),
+        )
+        .await;
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    all_answer(
+        &script.every_todo_route(&id).await,
+        401,
+        "a token of before the disabling",
+    );
+    let mut ada = portal.agent();
+    assert_eq!(ada.sign_in("ada@example.com", PASSWORD).await.status, 200);
+    let tokens = ada
+        .send("GET", "/plugin/raclette/core/token/all", None)
+        .await;
+    assert_eq!(tokens.json, json!([]), "{}", tokens.text);
 
     // Only administrators change other users.
     let (mut bob, _) = portal.signed_in("bob@example.com").await;

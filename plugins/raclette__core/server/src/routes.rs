@@ -646,9 +646,9 @@ async fn update_user(
         .await?
         .ok_or_else(|| HttpError::not_found(format!("no user `{id}`")))?;
     if updated.disabled {
-        // Access ends at once: sessions deleted, cached tokens forgotten.
+        // Access ends at once and for good: sessions and tokens deleted.
         core.sessions.end_sessions_of(&id, None).await?;
-        core.tokens.forget_user(&id);
+        core.tokens.revoke_all_of(&id).await?;
         ended(&events, &id);
     } else if body.is_admin == Some(false) {
         // No longer an administrator: open connections authenticate again.

@@ -163,7 +163,19 @@ impl Tokens {
         }
     }
 
-    /// Forgets every cached token of `user_id` (the user was disabled).
+    /// Revokes every token of `user_id` (the user was disabled: enabling
+    /// them again must not bring back tokens that may have leaked); how
+    /// many there were.
+    pub async fn revoke_all_of(&self, user_id: &str) -> Result<u64, CoreError> {
+        let done = db::query("DELETE FROM raclette__core_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.db)
+            .await?;
+        self.forget_user(user_id);
+        Ok(done.rows_affected())
+    }
+
+    /// Forgets every cached token of `user_id`.
     pub fn forget_user(&self, user_id: &str) {
         self.forgotten.note(user_id);
         self.cache
