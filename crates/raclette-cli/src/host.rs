@@ -25,12 +25,38 @@ use raclette_discovery::AppModel;
 
 use crate::{CliError, framework};
 
-/// A generated host crate.
+/// A generated host crate. While it lives it holds `.raclette/host.lock`,
+/// so that two commands on one app (`raclette dev` rebuilding while
+/// `raclette build` runs) do not rewrite the host under each other's build.
 pub(crate) struct Host {
     /// `.raclette/host/Cargo.toml`.
     pub(crate) manifest: PathBuf,
     /// The binary's name (the app's name, as a file name).
     pub(crate) bin: String,
+    _lock: std::fs::File,
+}
+
+/// Takes the app's host lock, waiting (and saying so) while another
+/// command holds it.
+fn lock_host(root: &Path) -> Result<std::fs::File, CliError> {
+    std::fs::create_dir_all(root).map_err(CliError::io(root))?;
+    let path = root.join("host.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(CliError::io(&path))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => eprintln!(
+            "raclette: another raclette command is building this app ({}); waiting for it",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(err)) => return Err(CliError::io(&path)(err)),
+    }
+    file.lock().map_err(CliError::io(&path))?;
+    Ok(file)
 }
 
 /// The app's name as a binary name: lowercase letters, digits and `-`.
@@ -85,6 +111,7 @@ pub(crate) fn generate(model: &AppModel, embed_client: bool) -> Result<Host, Cli
     let app_dir = model.dir.canonicalize().map_err(CliError::io(&model.dir))?;
     let framework = framework::locate(&app_dir, &model.config)?;
     let root = app_dir.join(".raclette");
+    let lock = lock_host(&root)?;
     let host_dir = root.join("host");
     let bin = bin_name(model);
 
@@ -237,16 +264,17 @@ fn main() -> std::process::ExitCode {{
     crate::client::write_runtime_types(&app_dir)?;
     write_if_changed(&host_dir.join("Cargo.toml"), &cargo_toml)?;
     write_if_changed(&host_dir.join("src/main.rs"), &main_rs)?;
-    let lock = host_dir.join("Cargo.lock");
-    if !lock.exists() {
+    let cargo_lock = host_dir.join("Cargo.lock");
+    if !cargo_lock.exists() {
         // Start from the framework's own lock file, so the host resolves to
         // the same dependency versions (and a shared target folder reuses
         // their builds).
-        let _ = std::fs::copy(framework.join("Cargo.lock"), &lock);
+        let _ = std::fs::copy(framework.join("Cargo.lock"), &cargo_lock);
     }
     Ok(Host {
         manifest: host_dir.join("Cargo.toml"),
         bin,
+        _lock: lock,
     })
 }
 
@@ -330,6 +358,23 @@ pub(crate) fn write_if_changed(path: &Path, content: impl AsRef<[u8]>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_lock_is_held_by_one_command_at_a_time() {
+        let app = tempfile::tempdir().unwrap();
+        let root = app.path().join(".raclette");
+        let first = lock_host(&root).unwrap();
+        let other = std::fs::File::open(root.join("host.lock")).unwrap();
+        assert!(
+            matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            "a second command finds the host taken"
+        );
+        drop(first);
+        other.try_lock().expect("free once the first is done");
+        drop(other);
+        // And the next command takes it without waiting.
+        lock_host(&root).unwrap();
+    }
 
     #[test]
     fn embedding_compiles_a_frontend_folder_with_source_maps() {
