@@ -143,28 +143,25 @@ export class DataStore {
       const item: Item | undefined = isTree(raw) ? raw : undefined
       const id = String(item?.[idKey] ?? params[idKey] ?? '')
       if (id === '') continue
+      if (kind === 'delete' || kind === 'deleteHard') {
+        const version = versionOf(item) ?? versionOf(table.get(id))
+        table.delete(id)
+        deleted.set(id, { at, version })
+        changed = true
+        continue
+      }
+      if (!item || isOlder(item, table.get(id))) continue
       const gone = deleted.get(id)
-      switch (kind) {
-        case 'read':
-          if (!item || isOlder(item, table.get(id))) continue
-          if (gone && gone.at > (readFrom ?? at) && !isNewer(item, gone.version)) continue
-          table.set(id, item)
-          break
-        case 'create':
-        case 'update':
-          if (!item || isOlder(item, table.get(id))) continue
-          if (gone && writtenBefore(item, gone.version)) continue
-          deleted.delete(id)
-          table.set(id, kind === 'update' ? { ...(table.get(id) ?? {}), ...item } : item)
-          if (kind === 'create') this.#createdLog(type).push(id)
-          break
-        case 'delete':
-        case 'deleteHard': {
-          const version = versionOf(item) ?? versionOf(table.get(id))
-          table.delete(id)
-          deleted.set(id, { at, version })
-          break
-        }
+      if (kind === 'read') {
+        // Deleted since the read was sent: only a later version (a restore) comes back.
+        if (gone && gone.at > (readFrom ?? at) && !isNewer(item, gone.version)) continue
+        table.set(id, item)
+      } else {
+        // A late answer or message of before the deletion does not undo it.
+        if (gone && writtenBefore(item, gone.version)) continue
+        deleted.delete(id)
+        table.set(id, kind === 'update' ? { ...(table.get(id) ?? {}), ...item } : item)
+        if (kind === 'create') this.#createdLog(type).push(id)
       }
       changed = true
     }

@@ -271,6 +271,7 @@ fn condition(
             )),
         };
     }
+    let negated = op == FilterOp::Ne;
     let op = op.sql();
     Ok(match column {
         Column::Id => {
@@ -321,26 +322,20 @@ fn condition(
             // number), so `pinned=1` or `title[gt]=5` would answer otherwise
             // on each. A value of another type is never equal to the filter's.
             let arg = sql.arg(dialect, Arg::Text(value.to_string()));
-            let (compared, equal) = match dialect {
-                Dialect::Sqlite => (
-                    format!("{expr} {op} json_extract({arg}, '$')"),
-                    format!("{expr} = json_extract({arg}, '$')"),
-                ),
-                Dialect::Postgres => (
-                    format!("{expr} {op} {arg}::jsonb"),
-                    format!("{expr} = {arg}::jsonb"),
-                ),
+            let filter = match dialect {
+                Dialect::Sqlite => format!("json_extract({arg}, '$')"),
+                Dialect::Postgres => format!("{arg}::jsonb"),
             };
             let same_type = same_json_type(dialect, &expr, value);
-            if op == FilterOp::Ne.sql() {
+            if negated {
                 // Present and not null, as a null filter's `ne` means.
                 let present = match dialect {
                     Dialect::Sqlite => format!("{expr} IS NOT NULL"),
                     Dialect::Postgres => format!("jsonb_typeof({expr}) <> 'null'"),
                 };
-                format!("({present} AND NOT ({same_type} AND {equal}))")
+                format!("({present} AND NOT ({same_type} AND {expr} = {filter}))")
             } else {
-                format!("({same_type} AND {compared})")
+                format!("({same_type} AND {expr} {op} {filter})")
             }
         }
     })
@@ -349,30 +344,21 @@ fn condition(
 /// SQL that is true when the document field `expr` (as [`expression`]
 /// writes it) holds a value of `value`'s JSON type.
 fn same_json_type(dialect: Dialect, expr: &str, value: &Value) -> String {
+    // The type's names as SQLite's `json_type` and jsonb's `jsonb_typeof` give them.
+    let (sqlite, postgres) = match value {
+        Value::String(_) => ("'text'", "string"),
+        Value::Number(_) => ("'integer', 'real'", "number"),
+        Value::Bool(_) => ("'true', 'false'", "boolean"),
+        Value::Array(_) => ("'array'", "array"),
+        Value::Object(_) => ("'object'", "object"),
+        Value::Null => ("'null'", "null"),
+    };
     match dialect {
         Dialect::Sqlite => {
-            let types = match value {
-                Value::String(_) => "'text'",
-                Value::Number(_) => "'integer', 'real'",
-                Value::Bool(_) => "'true', 'false'",
-                Value::Array(_) => "'array'",
-                Value::Object(_) => "'object'",
-                Value::Null => "'null'",
-            };
             let of = expr.replacen("json_extract(", "json_type(", 1);
-            format!("{of} IN ({types})")
+            format!("{of} IN ({sqlite})")
         }
-        Dialect::Postgres => {
-            let kind = match value {
-                Value::String(_) => "string",
-                Value::Number(_) => "number",
-                Value::Bool(_) => "boolean",
-                Value::Array(_) => "array",
-                Value::Object(_) => "object",
-                Value::Null => "null",
-            };
-            format!("jsonb_typeof({expr}) = '{kind}'")
-        }
+        Dialect::Postgres => format!("jsonb_typeof({expr}) = '{postgres}'"),
     }
 }
 

@@ -59,9 +59,14 @@ pub(crate) const OPTION_SECTIONS: &[(&str, &str)] = &[("realtime", "raclette__re
 /// assert_eq!(options_section("raclette__realtime"), "[realtime]");
 /// ```
 pub fn options_section(folder: &str) -> String {
+    format!("[{}]", options_table(folder))
+}
+
+/// The TOML path of that section: `realtime`, `plugins.acme__shop.options`.
+pub(crate) fn options_table(folder: &str) -> String {
     match OPTION_SECTIONS.iter().find(|(_, plugin)| *plugin == folder) {
-        Some((section, _)) => format!("[{section}]"),
-        None => format!("[plugins.{folder}.options]"),
+        Some((section, _)) => (*section).to_owned(),
+        None => format!("plugins.{folder}.options"),
     }
 }
 

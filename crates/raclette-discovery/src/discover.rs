@@ -355,11 +355,7 @@ pub fn from_sources(
                 };
                 // Named as the user wrote it (`[realtime] adaptor`); a
                 // built-in's metadata is not in the app, so it is not cited.
-                let section = crate::config::options_section(folder);
-                let field = match section.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-                    Some(table) => format!("{table}.{key}"),
-                    None => format!("plugins.{folder}.options.{key}"),
-                };
+                let table = crate::config::options_table(folder);
                 let declared_in = if source.builtin {
                     format!("the built-in plugin `{folder}`")
                 } else {
@@ -367,9 +363,9 @@ pub fn from_sources(
                 };
                 report.push(Problem::field(
                     crate::APP_CONFIG_FILE,
-                    field,
+                    format!("{table}.{key}"),
                     format!(
-                        "unknown option `{key}` in {section} of plugin `{folder}`: {names} ({declared_in})"
+                        "unknown option `{key}` in [{table}] of plugin `{folder}`: {names} ({declared_in})"
                     ),
                 ));
             }

@@ -109,17 +109,7 @@ where
 /// Parses a JSON body, naming the field at fault on failure.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     if let Some(field) = nul_text(bytes) {
-        let at = if field.is_empty() {
-            "body".to_owned()
-        } else {
-            format!("body.{field}")
-        };
-        let err = HttpError::bad_request(format!("{at}: text cannot contain the NUL character"));
-        return Err(if field.is_empty() {
-            err
-        } else {
-            err.with_field(field)
-        });
+        return Err(body_error(field, "text cannot contain the NUL character"));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
@@ -145,17 +135,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
         } else {
             field
         };
-        let text = if field.is_empty() {
-            format!("body: {message}")
-        } else {
-            format!("body.{field}: {message}")
-        };
-        let err = HttpError::bad_request(text);
-        if field.is_empty() {
-            err
-        } else {
-            err.with_field(field)
-        }
+        body_error(field, &message)
     })?;
     // One JSON value and nothing after it (`{…}{…}` or `{…} <script>` is not
     // a body of type `T`).
@@ -165,24 +145,22 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     Ok(value)
 }
 
+/// The 400 of a body whose `field` (empty: the body as a whole) is wrong.
+fn body_error(field: String, message: &str) -> HttpError {
+    if field.is_empty() {
+        HttpError::bad_request(format!("body: {message}"))
+    } else {
+        HttpError::bad_request(format!("body.{field}: {message}")).with_field(field)
+    }
+}
+
 /// Where a JSON body holds text with a NUL character (`\u0000`; PostgreSQL
 /// cannot store it, SQLite would, so it is refused alike for every plugin):
 /// the path of the first such string or key (empty at the top), or `None`.
 /// The scan for the escape is cheap; only a body that has one is parsed to
 /// find the path.
 fn nul_text(bytes: &[u8]) -> Option<String> {
-    let mut rest = bytes;
-    let mut found = false;
-    while let Some(at) = rest.iter().position(|&b| b == b'\\') {
-        let escape = rest.get(at + 1..at + 6);
-        if escape.is_some_and(|e| e[0] == b'u' && &e[1..] == b"0000") {
-            found = true;
-            break;
-        }
-        // Skip the escaped character (it may itself be a backslash).
-        rest = rest.get(at + 2..).unwrap_or_default();
-    }
-    if !found {
+    if !has_nul_escape(bytes) {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
@@ -209,6 +187,19 @@ fn nul_text(bytes: &[u8]) -> Option<String> {
         }
     }
     path_of(&value, "")
+}
+
+/// Whether the JSON text holds the escape `\u0000` (raw control characters
+/// are not valid JSON, so this is the only way a NUL gets in).
+fn has_nul_escape(mut rest: &[u8]) -> bool {
+    while let Some(at) = rest.iter().position(|&b| b == b'\\') {
+        if rest.get(at + 1..at + 6) == Some(b"u0000") {
+            return true;
+        }
+        // Skip the escaped character (it may itself be a backslash).
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    false
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
