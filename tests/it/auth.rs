@@ -935,8 +935,6 @@ async fn project_safety(db: Db) {
     portal.stop().await;
 }
 
-/// Runs each `async fn name(db: Db)` of the calling module as a test on
-/// SQLite and one on PostgreSQL.
 /// Text with a NUL character, which PostgreSQL cannot store or compare,
 /// is a 400 naming the field on both databases, in bodies and path ids.
 async fn nul_characters_are_refused(db: Db) {
@@ -1020,8 +1018,11 @@ async fn nul_characters_are_refused(db: Db) {
         "nothing was stored: {}",
         tokens.text
     );
+    portal.stop().await;
 }
 
+/// Runs each `async fn name(db: Db)` of the calling module as a test on
+/// SQLite and one on PostgreSQL.
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
